@@ -1,0 +1,41 @@
+"""Flask app factory: wires settings, content providers, storage and auth into blueprints."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flask import Flask
+
+from cds_hooks.content import ContentProvider, ServiceRegistry, load_providers
+from cds_hooks.runtime import EXTENSION_KEY, Runtime
+from cds_hooks.settings import Settings
+
+
+def create_app(
+    settings: Settings | None = None,
+    providers: Sequence[ContentProvider] | None = None,
+) -> Flask:
+    """Build the WSGI app.
+
+    ``providers`` defaults to every content provider registered under the
+    ``bme_cds.content`` entry point; tests pass their own. All content is
+    loaded, expanded and compiled here, once, so requests only do lookups.
+    """
+    from cds_hooks import discovery, errors, feedback, fhir_api, handouts, health, hooks, observability
+    from cds_hooks.auth import Authenticator
+    from cds_hooks.store import Store
+
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+
+    registry = ServiceRegistry(load_providers() if providers is None else providers)
+    store = Store.from_settings(settings)
+    authenticator = Authenticator.from_settings(settings, store)
+    app.extensions[EXTENSION_KEY] = Runtime(settings, registry, store, authenticator)
+
+    errors.register(app)
+    observability.register(app)
+    for blueprint in (discovery.bp, hooks.bp, feedback.bp, health.bp, fhir_api.bp, handouts.bp):
+        app.register_blueprint(blueprint)
+    return app
