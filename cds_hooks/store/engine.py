@@ -1,0 +1,54 @@
+"""Engine construction per backend, tuned so concurrent workers never trip over each other.
+
+SQLite: WAL (readers never block the writer), a busy timeout, and ``BEGIN
+IMMEDIATE`` for write transactions. A deferred transaction that reads and then
+writes has to upgrade its lock, and SQLite answers a contended upgrade with
+"database is locked" at once, without waiting for the busy timeout; taking the
+write lock up front makes writers queue instead. Read-only work passes
+``execution_options(read_only=True)`` and begins a plain deferred transaction.
+
+PostgreSQL: pre-ping pooled connections and a short connect timeout, so a
+database that is down fails fast (503) instead of hanging a worker.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+CONNECT_TIMEOUT_SECONDS = 5
+READ_ONLY = "read_only"
+
+
+def create_store_engine(database_url: str) -> Engine:
+    """An engine for ``database_url`` (``sqlite:///...`` or ``postgresql+psycopg://...``)."""
+    url = make_url(database_url)
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+        _configure_sqlite(engine)
+        return engine
+    if backend == "postgresql":
+        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS})
+    raise ValueError(f"unsupported database {backend!r}: use sqlite:///FILE or postgresql+psycopg://...")
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy emit BEGIN itself (below) instead of the sqlite3 module.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = "DEFERRED" if connection.get_execution_options().get(READ_ONLY) else "IMMEDIATE"
+        connection.exec_driver_sql(f"BEGIN {mode}")

@@ -1,0 +1,256 @@
+"""The service database: issued cards, feedback and seen JWT ids, behind a small API.
+
+Every method is one short transaction. Database failures surface as
+:class:`StoreUnavailable` (the HTTP layer answers 503); the caller never sees
+a half-written feedback body because each body is stored in one transaction
+and validated before the first insert.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+
+from cds_hooks.settings import Settings
+from cds_hooks.store.engine import READ_ONLY, create_store_engine
+from cds_hooks.store.errors import StoreUnavailable, UnknownCard, UnknownSuggestion
+from cds_hooks.store.patient_hash import PatientHasher
+from cds_hooks.store.records import FeedbackItem
+from cds_hooks.store.schema import Feedback, IssuedCard, SeenJti
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Arbitrary constant naming the PostgreSQL advisory lock that serialises concurrent migrations.
+MIGRATION_LOCK_ID = 4_211_977_301
+# How often (per process) expired jti rows are deleted, piggy-backing on a claim.
+JTI_PURGE_INTERVAL_SECONDS = 60.0
+
+# Errors that mean "the database is not there (or not migrated)", as opposed to a bug.
+_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.ProgrammingError, sa_exc.TimeoutError)
+
+_issued_cards: Table = IssuedCard.__table__  # type: ignore[assignment]
+_feedback: Table = Feedback.__table__  # type: ignore[assignment]
+_seen_jti: Table = SeenJti.__table__  # type: ignore[assignment]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    """Storage for one app instance; thread-safe (the engine pools connections)."""
+
+    def __init__(self, engine: Engine, patient_hasher: PatientHasher):
+        self.engine = engine
+        self._patient_hasher = patient_hasher
+        self._next_purge = 0.0
+        self._purge_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Store:
+        """Create the engine (no connection is made and nothing is migrated yet)."""
+        return cls(
+            create_store_engine(settings.database_url),
+            PatientHasher(settings.patient_hash_key, settings.instance_path),
+        )
+
+    def close(self) -> None:
+        """Close pooled connections (CLI commands and tests; the server keeps its pool)."""
+        self.engine.dispose()
+
+    # -- schema -----------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision (safe to run from several hosts at once)."""
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with self._write() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": MIGRATION_LOCK_ID})
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def ping(self) -> bool:
+        """True when the database answers a trivial query."""
+        try:
+            with self._read() as connection:
+                connection.execute(text("SELECT 1"))
+        except StoreUnavailable:
+            return False
+        return True
+
+    # -- issued cards and feedback ------------------------------------------------
+
+    def record_issued_cards(
+        self,
+        *,
+        service_id: str,
+        hook_instance: str,
+        patient_id: str,
+        cards: Sequence[Mapping[str, Any]],
+    ) -> None:
+        """Remember the cards just returned so their feedback can be validated later.
+
+        Cards without a ``uuid`` cannot receive feedback and are not stored. A
+        card uuid already recorded for this service keeps its first record.
+        """
+        rows = [
+            _issued_card_row(card, service_id, hook_instance, self._patient_hasher.hash(patient_id), _utcnow())
+            for card in cards
+            if card.get("uuid")
+        ]
+        if not rows:
+            return
+        with self._write() as connection:
+            connection.execute(_insert_ignoring_duplicates(connection, _issued_cards), rows)
+
+    def record_feedback(self, service_id: str, items: Sequence[FeedbackItem]) -> None:
+        """Store a whole feedback body, or nothing.
+
+        Raises :class:`UnknownCard` for a card uuid this service never issued and
+        :class:`UnknownSuggestion` for an accepted suggestion the card never offered.
+        """
+        received_at = _utcnow()
+        with self._write() as connection:
+            issued = {
+                row.card_uuid: row
+                for row in connection.execute(
+                    select(_issued_cards.c.id, _issued_cards.c.card_uuid, _issued_cards.c.suggestion_uuids).where(
+                        _issued_cards.c.service_id == service_id,
+                        _issued_cards.c.card_uuid.in_({item.card_uuid for item in items}),
+                    )
+                )
+            }
+            rows = []
+            for index, item in enumerate(items):
+                card = issued.get(item.card_uuid)
+                if card is None:
+                    raise UnknownCard(item.card_uuid, index)
+                offered = set(card.suggestion_uuids)
+                for suggestion_index, suggestion in enumerate(item.accepted_suggestions):
+                    if suggestion not in offered:
+                        raise UnknownSuggestion(suggestion, index, suggestion_index)
+                rows.append(_feedback_row(item, card.id, received_at))
+            connection.execute(insert(_feedback), rows)
+
+    def last_override(self, service_id: str, patient_id: str, topic: str) -> datetime | None:
+        """When this patient's card on ``topic`` from this service was last overridden (server time)."""
+        query = (
+            select(func.max(_feedback.c.received_at))
+            .select_from(_feedback.join(_issued_cards, _feedback.c.issued_card_id == _issued_cards.c.id))
+            .where(
+                _issued_cards.c.service_id == service_id,
+                _issued_cards.c.patient_hash == self._patient_hasher.hash(patient_id),
+                _issued_cards.c.topic_code == topic,
+                _feedback.c.outcome == "overridden",
+            )
+        )
+        with self._read() as connection:
+            return connection.execute(query).scalar_one()
+
+    # -- JWT replay ---------------------------------------------------------------
+
+    def claim_jti(self, issuer: str, jti: str, expires_at: datetime) -> bool:
+        """Record a token id; False if it was seen before (by any worker or host sharing the database).
+
+        Keep ``expires_at`` no earlier than the last moment the token could be
+        accepted, or a replay after the row is purged would pass.
+        """
+        token_key = hashlib.sha256(f"{issuer}\x00{jti}".encode()).hexdigest()
+        with self._write() as connection:
+            # RETURNING, not rowcount: psycopg reports -1 for a skipped ON CONFLICT insert.
+            inserted = connection.execute(
+                _insert_ignoring_duplicates(connection, _seen_jti)
+                .values(token_key=token_key, expires_at=expires_at)
+                .returning(_seen_jti.c.token_key)
+            ).first()
+            claimed = inserted is not None
+        self._purge_expired_jti_now_and_then()
+        return claimed
+
+    def _purge_expired_jti_now_and_then(self) -> None:
+        now = time.monotonic()
+        with self._purge_lock:
+            if now < self._next_purge:
+                return
+            self._next_purge = now + JTI_PURGE_INTERVAL_SECONDS
+        try:
+            with self._write() as connection:
+                connection.execute(delete(_seen_jti).where(_seen_jti.c.expires_at < _utcnow()))
+        except StoreUnavailable:
+            pass  # the next claim will try again; the claim itself has succeeded
+
+    # -- transactions ---------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with _unavailable_on_db_errors(), self.engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with _unavailable_on_db_errors(), self.engine.connect() as connection:
+            connection = connection.execution_options(**{READ_ONLY: True})
+            with connection.begin():
+                yield connection
+
+
+@contextmanager
+def _unavailable_on_db_errors() -> Iterator[None]:
+    try:
+        yield
+    except _UNAVAILABLE as exc:
+        # The type only: driver messages can quote statement parameters.
+        log.warning("database unavailable: %s", type(getattr(exc, "orig", None) or exc).__name__)
+        raise StoreUnavailable("the database is unavailable") from exc
+
+
+def _insert_ignoring_duplicates(connection: Connection, table: Table) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING, atomic on both supported backends."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
+
+
+def _issued_card_row(
+    card: Mapping[str, Any], service_id: str, hook_instance: str, patient_hash: str, issued_at: datetime
+) -> dict[str, Any]:
+    topic = (card.get("source") or {}).get("topic") or {}
+    return {
+        "service_id": service_id,
+        "card_uuid": card["uuid"],
+        "hook_instance": hook_instance,
+        "patient_hash": patient_hash,
+        "topic_code": topic.get("code"),
+        "indicator": card.get("indicator", "info"),
+        "suggestion_uuids": [s["uuid"] for s in card.get("suggestions") or () if s.get("uuid")],
+        "issued_at": issued_at,
+    }
+
+
+def _feedback_row(item: FeedbackItem, issued_card_id: int, received_at: datetime) -> dict[str, Any]:
+    reason = item.override_reason
+    return {
+        "issued_card_id": issued_card_id,
+        "outcome": item.outcome,
+        "accepted_suggestions": list(item.accepted_suggestions),
+        "override_reason_system": reason.system if reason else None,
+        "override_reason_code": reason.code if reason else None,
+        "override_reason_display": reason.display if reason else None,
+        "user_comment": reason.user_comment if reason else None,
+        "outcome_timestamp": item.outcome_timestamp,
+        "received_at": received_at,
+    }

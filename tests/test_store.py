@@ -1,0 +1,231 @@
+"""The store on SQLite and PostgreSQL: schema, issued cards, feedback, replay ids, outages."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import stat
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select
+
+from cds_hooks.settings import Settings
+from cds_hooks.store import FeedbackItem, OverrideReason, Store, StoreUnavailable, UnknownCard, UnknownSuggestion
+from cds_hooks.store.schema import Base, Feedback, IssuedCard, SeenJti
+from support.store_auth import OTHER_SERVICE_ID, SERVICE_ID, issue_card, row_counts
+
+NOW = datetime(2025, 1, 30, 10, 5, 31, tzinfo=UTC)
+TABLES = {"issued_cards", "feedback", "seen_jti", "alembic_version"}
+
+
+def overridden(card: str, **kwargs) -> FeedbackItem:
+    return FeedbackItem(card_uuid=card, outcome="overridden", outcome_timestamp=NOW, **kwargs)
+
+
+def accepted(card: str, *suggestions: str) -> FeedbackItem:
+    return FeedbackItem(card_uuid=card, outcome="accepted", outcome_timestamp=NOW, accepted_suggestions=suggestions)
+
+
+# -- schema ---------------------------------------------------------------------------
+
+
+def test_migrate_creates_the_tables_and_is_idempotent(fresh_database_url, tmp_path):
+    store = Store.from_settings(Settings(database_url=fresh_database_url, instance_dir=str(tmp_path)))
+    try:
+        store.migrate()
+        store.migrate()
+        assert TABLES <= set(inspect(store.engine).get_table_names())
+    finally:
+        store.close()
+
+
+def test_migrations_match_the_models(store):
+    with store.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+
+
+def test_sqlite_database_runs_in_wal_mode(tmp_path):
+    store = Store.from_settings(Settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}", instance_dir=str(tmp_path)))
+    try:
+        store.migrate()
+        with store.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        store.close()
+
+
+def test_ping_reports_a_reachable_database(store):
+    assert store.ping() is True
+
+
+# -- issued cards ---------------------------------------------------------------------
+
+
+def test_issued_cards_keep_only_a_keyed_hash_of_the_patient_id(store_settings):
+    store = Store.from_settings(store_settings.with_overrides(patient_hash_key="test-key"))
+    try:
+        issue_card(store, patient_id="patient-123", suggestions=("s-1", "s-2"))
+        with store.engine.connect() as connection:
+            row = connection.execute(select(IssuedCard.__table__)).one()
+        assert "patient-123" not in repr(tuple(row))
+        assert row.patient_hash == hmac.new(b"test-key", b"patient-123", hashlib.sha256).hexdigest()
+        assert row.topic_code == "bme-education"
+        assert row.suggestion_uuids == ["s-1", "s-2"]
+    finally:
+        store.close()
+
+
+def test_generated_patient_hash_key_is_private_and_reused(store_settings, tmp_path):
+    settings = store_settings.with_overrides(instance_dir=str(tmp_path / "inst"))
+    first, second = Store.from_settings(settings), Store.from_settings(settings)
+    try:
+        issue_card(first, patient_id="patient-123")
+        issue_card(second, patient_id="patient-123")
+        key_file = tmp_path / "inst" / "patient-hash.key"
+        assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+        with first.engine.connect() as connection:
+            hashes = connection.execute(select(IssuedCard.patient_hash)).scalars().all()
+        assert len(hashes) == 2 and hashes[0] == hashes[1]
+    finally:
+        first.close()
+        second.close()
+
+
+def test_cards_without_uuid_are_not_recorded(store):
+    store.record_issued_cards(
+        service_id=SERVICE_ID, hook_instance="h-1", patient_id="p", cards=[{"summary": "no uuid", "indicator": "info"}]
+    )
+    assert row_counts(store)["issued_cards"] == 0
+
+
+# -- feedback -------------------------------------------------------------------------
+
+
+def test_accepted_and_overridden_feedback_is_stored(store):
+    card_a = issue_card(store, suggestions=("s-1",))
+    card_b = issue_card(store)
+    reason = OverrideReason(system="http://example.org/reasons", code="not-relevant", user_comment="Seen already.")
+    store.record_feedback(SERVICE_ID, [accepted(card_a, "s-1"), overridden(card_b, override_reason=reason)])
+
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            select(IssuedCard.card_uuid, Feedback.__table__).join(IssuedCard, Feedback.issued_card_id == IssuedCard.id)
+        ).all()
+    stored = {row.card_uuid: row for row in rows}
+    assert stored[card_a].outcome == "accepted" and stored[card_a].accepted_suggestions == ["s-1"]
+    assert stored[card_b].outcome == "overridden"
+    assert (stored[card_b].override_reason_code, stored[card_b].user_comment) == ("not-relevant", "Seen already.")
+    assert stored[card_b].outcome_timestamp == NOW
+
+
+def test_feedback_for_a_card_never_issued_stores_nothing(store):
+    known = issue_card(store)
+    with pytest.raises(UnknownCard) as raised:
+        store.record_feedback(SERVICE_ID, [overridden(known), overridden("never-issued")])
+    assert raised.value.index == 1
+    assert row_counts(store)["feedback"] == 0
+
+
+def test_feedback_about_another_services_card_is_refused(store):
+    card = issue_card(store, service_id=OTHER_SERVICE_ID)
+    with pytest.raises(UnknownCard):
+        store.record_feedback(SERVICE_ID, [overridden(card)])
+
+
+def test_accepting_a_suggestion_the_card_never_offered_stores_nothing(store):
+    card = issue_card(store, suggestions=("s-1",))
+    with pytest.raises(UnknownSuggestion) as raised:
+        store.record_feedback(SERVICE_ID, [accepted(card, "s-1", "s-forged")])
+    assert (raised.value.index, raised.value.suggestion_index) == (0, 1)
+    assert row_counts(store)["feedback"] == 0
+
+
+def test_last_override_is_per_service_patient_and_topic(store):
+    assert store.last_override(SERVICE_ID, "patient-1", "bme-education") is None
+    card = issue_card(store, patient_id="patient-1", topic="bme-education", suggestions=("s-1",))
+    store.record_feedback(SERVICE_ID, [accepted(card, "s-1")])
+    assert store.last_override(SERVICE_ID, "patient-1", "bme-education") is None  # accepting is not overriding
+
+    before = datetime.now(UTC)
+    store.record_feedback(SERVICE_ID, [overridden(card)])
+    when = store.last_override(SERVICE_ID, "patient-1", "bme-education")
+    assert when is not None and before - timedelta(seconds=1) <= when <= datetime.now(UTC)
+    assert store.last_override(SERVICE_ID, "patient-2", "bme-education") is None
+    assert store.last_override(SERVICE_ID, "patient-1", "other-topic") is None
+    assert store.last_override(OTHER_SERVICE_ID, "patient-1", "bme-education") is None
+
+
+# -- JWT ids --------------------------------------------------------------------------
+
+
+def test_a_jti_can_be_claimed_once_per_issuer(store):
+    expires = datetime.now(UTC) + timedelta(minutes=5)
+    assert store.claim_jti("https://a.example", "jti-1", expires) is True
+    assert store.claim_jti("https://a.example", "jti-1", expires) is False
+    assert store.claim_jti("https://b.example", "jti-1", expires) is True
+
+
+def test_a_jti_claimed_by_one_instance_is_refused_by_another(store, store_settings):
+    other_host = Store.from_settings(store_settings)
+    try:
+        expires = datetime.now(UTC) + timedelta(minutes=5)
+        assert store.claim_jti("https://a.example", "shared", expires) is True
+        assert other_host.claim_jti("https://a.example", "shared", expires) is False
+    finally:
+        other_host.close()
+
+
+def test_expired_jti_rows_are_purged_by_a_later_claim(store, store_settings):
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    store.claim_jti("https://a.example", "old", past)
+    fresh_process = Store.from_settings(store_settings)
+    try:
+        fresh_process.claim_jti("https://a.example", "new", datetime.now(UTC) + timedelta(minutes=5))
+        with store.engine.connect() as connection:
+            assert connection.execute(select(SeenJti.token_key)).scalars().all() == [
+                hashlib.sha256(b"https://a.example\x00new").hexdigest()
+            ]
+    finally:
+        fresh_process.close()
+
+
+# -- outages --------------------------------------------------------------------------
+
+UNREACHABLE = {
+    "sqlite": "sqlite:////nonexistent-directory/bme-cds.sqlite3",
+    "postgres": "postgresql+psycopg://postgres@127.0.0.1:1/test",
+}
+
+
+@pytest.mark.parametrize("backend", UNREACHABLE)
+def test_an_unreachable_database_raises_store_unavailable(backend, tmp_path):
+    store = Store.from_settings(Settings(database_url=UNREACHABLE[backend], instance_dir=str(tmp_path)))
+    try:
+        assert store.ping() is False
+        with pytest.raises(StoreUnavailable):
+            store.claim_jti("https://a.example", "j", datetime.now(UTC))
+        with pytest.raises(StoreUnavailable):
+            store.record_feedback(SERVICE_ID, [overridden("c")])
+        with pytest.raises(StoreUnavailable):
+            store.migrate()
+    finally:
+        store.close()
+
+
+def test_an_unmigrated_database_is_unavailable_not_a_crash(fresh_database_url, tmp_path):
+    store = Store.from_settings(Settings(database_url=fresh_database_url, instance_dir=str(tmp_path)))
+    try:
+        with pytest.raises(StoreUnavailable):
+            store.claim_jti("https://a.example", "j", datetime.now(UTC))
+    finally:
+        store.close()
+
+
+def test_unsupported_database_urls_are_refused_with_a_hint():
+    with pytest.raises(ValueError, match="sqlite:///FILE or postgresql"):
+        Store.from_settings(Settings(database_url="mysql://localhost/db"))
