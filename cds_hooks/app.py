@@ -21,8 +21,9 @@ def create_app(
     ``bme_cds.content`` entry point; tests pass their own. All content is
     loaded, expanded and compiled here, once, so requests only do lookups.
     """
-    from cds_hooks import discovery, errors, feedback, fhir_api, handouts, health, hooks, observability
+    from cds_hooks import cors, discovery, errors, feedback, fhir_api, handouts, health, hooks, observability
     from cds_hooks.auth import Authenticator
+    from cds_hooks.fhir_client import FhirClient
     from cds_hooks.store import Store
 
     settings = settings or Settings.from_env()
@@ -33,9 +34,11 @@ def create_app(
     store = Store.from_settings(settings)
     authenticator = Authenticator.from_settings(settings, store)
     app.extensions[EXTENSION_KEY] = Runtime(settings, registry, store, authenticator)
+    app.extensions[hooks.FHIR_CLIENT_KEY] = FhirClient(settings)
 
     errors.register(app)
     observability.register(app)
+    cors.register(app)
     for blueprint in (discovery.bp, hooks.bp, feedback.bp, health.bp, fhir_api.bp, handouts.bp):
         app.register_blueprint(blueprint)
     return app

@@ -1,0 +1,65 @@
+"""Turn a provider's cards into the spec-exact hook response, or refuse them.
+
+Providers promise clean cards; this is the last line of defence before JSON
+leaves the service. It repairs only what has one obviously right repair -
+empty values are dropped (the spec forbids ``null``, ``""``, ``[]``, ``{}``),
+a missing ``uuid`` is generated (feedback needs one), a card with suggestions
+but no ``selectionBehavior`` gets ``any`` (the content contract's default) -
+and then validates the whole body with :mod:`cds_hooks.response_model`.
+Anything else (a summary of 140 characters or more, an unknown indicator, a
+card without a source) is a content bug: :class:`InvalidCards` is raised
+rather than cutting clinical text or dropping a card silently.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from cds_hooks.response_model import ValidationError, first_problem, validate_cards
+
+
+class InvalidCards(RuntimeError):
+    """A provider returned cards that cannot be sent; the message names the field, never patient data."""
+
+
+def hook_response(cards: Any) -> dict[str, Any]:
+    """The response body ``{"cards": [...]}`` for a provider's cards; raises :class:`InvalidCards`."""
+    if not isinstance(cards, list):
+        raise InvalidCards(f"evaluate() must return a list of cards, not {type(cards).__name__}")
+    body = {"cards": [_complete_card(card) for card in (prune(card) for card in cards) if card is not None]}
+    try:
+        validate_cards(body)
+    except ValidationError as exc:
+        field, message = first_problem(exc)
+        raise InvalidCards(f"invalid card output at {field}: {message}") from None
+    return body
+
+
+def prune(value: Any) -> Any:
+    """A copy of JSON-like ``value`` without ``None``, ``""``, ``[]`` or ``{}`` at any depth.
+
+    Returns ``None`` when nothing is left.
+    """
+    if isinstance(value, dict):
+        kept = {key: item for key, item in ((k, prune(v)) for k, v in value.items()) if item is not None}
+        return kept or None
+    if isinstance(value, list):
+        kept_items = [item for item in (prune(v) for v in value) if item is not None]
+        return kept_items or None
+    if value is None or value == "":
+        return None
+    return value
+
+
+def _complete_card(card: Any) -> Any:
+    if not isinstance(card, dict):
+        return card  # validation names it
+    card.setdefault("uuid", str(uuid.uuid4()))
+    suggestions = card.get("suggestions")
+    if isinstance(suggestions, list):
+        card.setdefault("selectionBehavior", "any")
+        for suggestion in suggestions:
+            if isinstance(suggestion, dict):
+                suggestion.setdefault("uuid", str(uuid.uuid4()))
+    return card

@@ -1,0 +1,119 @@
+"""``POST /cds-services/{id}``: one hook call, from HTTP body to cards.
+
+The checks run in a fixed order so a caller always learns the most basic
+problem first: unknown service (404), not JSON (415), body too large (413),
+authentication (401), malformed body (400), missing data (412). Then the
+provider evaluates the call and its cards are made spec-exact, recorded for
+feedback, and returned.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from cds_hooks import card_output, errors, language, observability, prefetch, urls
+from cds_hooks.auth import require_auth
+from cds_hooks.content import ContentProvider, HookCall, ServiceDefinition
+from cds_hooks.fhir_client import FhirClient
+from cds_hooks.hook_request import parse_hook_request
+from cds_hooks.runtime import current_runtime
+from cds_hooks.store import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("hooks", __name__)
+
+FHIR_CLIENT_KEY = "bme_cds.fhir_client"
+_JSON_CHARSETS = ("utf-8", "utf8")
+_READ_CHUNK_BYTES = 64 * 1024
+
+
+@bp.post("/cds-services/<service_id>")
+def call_service(service_id: str) -> Response:
+    """Answer one hook call (the checks before authentication need no token)."""
+    found = current_runtime().registry.get(service_id)
+    if found is None:
+        raise errors.ApiError(404, f"no CDS service with id {service_id!r}", code="not-found")
+    _require_json()
+    raw = _read_body()
+    provider, service = found
+    return _answer(provider, service, raw)
+
+
+@require_auth
+def _answer(provider: ContentProvider, service: ServiceDefinition, raw: bytes) -> Response:
+    runtime = current_runtime()
+    hook_request = parse_hook_request(raw, service)
+    data = prefetch.complete(service, hook_request, fhir_client(), runtime.settings.fhir_time_budget)
+    call = HookCall(
+        service_id=service.id,
+        hook=service.hook,
+        hook_instance=hook_request.hook_instance,
+        context=hook_request.context,
+        prefetch=data,
+        base_url=urls.base_url(),
+        language=language.choose(hook_request.context, request.headers.get("Accept-Language")),
+    )
+    try:
+        body = card_output.hook_response(provider.evaluate(call))
+    except card_output.InvalidCards as exc:
+        log.error("service %s: %s", service.id, exc)
+        raise errors.ApiError(500, "the content provider returned invalid cards", code="content-error") from None
+    patient_id = str(hook_request.context.get("patientId", ""))
+    _record(service.id, hook_request.hook_instance, patient_id, body["cards"])
+    observability.record_cards(service.id, body["cards"])
+    return jsonify(body)
+
+
+def fhir_client() -> FhirClient:
+    """The outbound FHIR client of the current app (one pooled session per app)."""
+    return current_app.extensions[FHIR_CLIENT_KEY]
+
+
+def _require_json() -> None:
+    if request.mimetype != "application/json":
+        raise errors.ApiError(415, "send the hook call as Content-Type: application/json", code="unsupported-media-type")
+    charset = request.mimetype_params.get("charset")
+    if charset is not None and charset.lower() not in _JSON_CHARSETS:
+        raise errors.ApiError(415, "JSON must be sent as UTF-8", code="unsupported-media-type")
+
+
+def _read_body() -> bytes:
+    """Read the body, refusing more than ``max_body_bytes`` even without a Content-Length.
+
+    For a chunked body Werkzeug's limited stream stops at the limit and only
+    raises on the *next* read (``get_data`` would silently return the first
+    ``max_body_bytes`` bytes), so the stream is read until it says it is done.
+    """
+    chunks = []
+    try:
+        while chunk := request.stream.read(_READ_CHUNK_BYTES):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except RequestEntityTooLarge:
+        limit = current_runtime().settings.max_body_bytes
+        raise errors.ApiError(413, f"request body larger than {limit} bytes", code="content-too-large") from None
+
+
+def _record(service_id: str, hook_instance: str, patient_id: str, cards: list[dict[str, Any]]) -> None:
+    """Remember issued cards so feedback can be checked against them.
+
+    With auth on, losing this record would make later feedback fail, so the
+    call fails with 503 instead; with auth off (local play) the cards are
+    still returned and a warning is logged.
+    """
+    if not cards:
+        return
+    runtime = current_runtime()
+    try:
+        runtime.store.record_issued_cards(
+            service_id=service_id, hook_instance=hook_instance, patient_id=patient_id, cards=cards
+        )
+    except StoreUnavailable:
+        if runtime.authenticator.enabled:
+            raise errors.unavailable("the database is unreachable; try again shortly") from None
+        log.warning("service %s: issued cards not recorded, the database is unreachable", service_id)

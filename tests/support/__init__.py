@@ -1,0 +1,1 @@
+"""Test-only content providers and helpers for the CDS Hooks protocol tests."""
