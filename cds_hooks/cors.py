@@ -31,6 +31,7 @@ _OPTIONS = {
     "expose_headers": EXPOSED_HEADERS,
     "max_age": PREFLIGHT_MAX_AGE_SECONDS,
     "supports_credentials": False,
+    "send_wildcard": True,
     "allow_private_network": True,
 }
 
