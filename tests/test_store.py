@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import os
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -192,6 +193,18 @@ def test_expired_jti_rows_are_purged_by_a_later_claim(store, store_settings):
             ]
     finally:
         fresh_process.close()
+
+
+def test_one_token_raced_to_many_workers_is_accepted_exactly_once(store_settings):
+    workers = [Store.from_settings(store_settings) for _ in range(8)]
+    expires = datetime.now(UTC) + timedelta(minutes=5)
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(lambda w: w.claim_jti("https://ehr.example.org", "raced-jti", expires), workers))
+    finally:
+        for worker in workers:
+            worker.close()
+    assert sorted(results) == [False] * 7 + [True]
 
 
 # -- outages --------------------------------------------------------------------------

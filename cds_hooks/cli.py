@@ -1,0 +1,185 @@
+"""The ``bme-cds`` command: serve the service, mint dev tokens, migrate the database.
+
+Every command builds one :class:`Settings` from ``BME_CDS_*`` environment
+variables plus its own flags, so the server, ``dev-token`` and ``db upgrade``
+run in one directory agree on the database and the instance directory.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+import click
+from gunicorn.app.base import BaseApplication
+from sqlalchemy.engine import make_url
+
+from cds_hooks import observability
+from cds_hooks.dev_keys import DEFAULT_TTL_SECONDS, DEV_ISSUER, load_or_create_dev_key
+from cds_hooks.settings import Settings
+from cds_hooks.store import Store, StoreUnavailable
+
+WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
+INSECURE_WARNING = (
+    "WARNING: authentication is OFF (--insecure-no-auth). Anyone who can reach this port can call the hooks "
+    "and post feedback. Use it only for local play with synthetic data."
+)
+SANDBOX_WARNING = (
+    "WARNING: trusting the public CDS Hooks sandbox issuer. Its private key is published, so anyone can mint "
+    "tokens this service accepts. Use it only for testing with synthetic data."
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="bme-cds")
+def main() -> None:
+    """bme-cds: a CDS Hooks 2.0.1 service for bone marrow edema guidance."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="gunicorn worker processes.")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(min=1), help="Threads per worker.")
+@click.option("--insecure-no-auth", is_flag=True, help="Accept calls without a token (local play only).")
+@click.option("--trust-sandbox", is_flag=True, help="Trust the public CDS Hooks sandbox issuer (its key is public).")
+@click.option("--demo", is_flag=True, help="Demo mode.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None, help="Default: BME_CDS_LOG_FORMAT or text.")
+def serve(
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    insecure_no_auth: bool,
+    trust_sandbox: bool,
+    demo: bool,
+    log_format: str | None,
+) -> None:
+    """Migrate the database, then serve with gunicorn until stopped."""
+    settings = Settings.from_env(
+        auth_enabled=False if insecure_no_auth else None,
+        trust_sandbox=True if trust_sandbox else None,
+        demo=True if demo else None,
+        log_format=log_format,
+    )
+    observability.configure_logging(settings.log_format)
+    _migrate(settings)
+    base_url = settings.public_url.rstrip("/") or _local_base_url(host, port)
+    _print_banner(settings, base_url, workers, threads)
+    _GunicornServer(
+        settings,
+        {
+            "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+            "workers": workers,
+            "threads": threads,
+            "worker_class": "gthread",
+            "timeout": 30,
+            "graceful_timeout": 10,
+            "proc_name": "bme-cds",
+            # The app logs each request itself (without query strings); gunicorn's access log stays off.
+            "accesslog": None,
+            "errorlog": "-",
+            # No control socket in $HOME: two servers on one machine must not fight over it.
+            "control_socket_disable": True,
+        },
+    ).run()
+
+
+@main.command("dev-token")
+@click.option("--aud", required=True, help="The exact URL the token will be sent to, e.g. http://127.0.0.1:8080/cds-services/bme-patient-view")
+@click.option("--ttl", default=DEFAULT_TTL_SECONDS, show_default=True, type=click.IntRange(1, 3600), help="Lifetime in seconds.")
+def dev_token(aud: str, ttl: int) -> None:
+    """Print a fresh JWT from the local dev issuer (new jti each time; each token works once)."""
+    if not aud.startswith(("http://", "https://")):
+        raise click.BadParameter("must be the absolute URL being called", param_hint="--aud")
+    settings = Settings.from_env()
+    if settings.trusted_issuers:
+        click.echo(
+            f"note: BME_CDS_TRUSTED_ISSUERS is set, so a server with these settings does not trust {DEV_ISSUER}",
+            err=True,
+        )
+    click.echo(load_or_create_dev_key(settings.instance_path).mint_token(aud, ttl_seconds=ttl))
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Create or migrate the tables to the newest schema."""
+    settings = Settings.from_env()
+    _migrate(settings)
+    click.echo(f"database {_database_label(settings)} is at the newest schema")
+
+
+def _migrate(settings: Settings) -> None:
+    store = Store.from_settings(settings)
+    try:
+        store.migrate()
+    except StoreUnavailable as exc:
+        cause = exc.__cause__
+        detail = str(getattr(cause, "orig", None) or cause).strip().splitlines()[0]
+        raise click.ClickException(f"cannot use the database {_database_label(settings)}: {detail}") from None
+    finally:
+        store.close()
+
+
+def _database_label(settings: Settings) -> str:
+    return make_url(settings.database_url).render_as_string(hide_password=True)
+
+
+def _local_base_url(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in WILDCARD_HOSTS else (f"[{host}]" if ":" in host else host)
+    return f"http://{shown}:{port}"
+
+
+def _print_banner(settings: Settings, base_url: str, workers: int, threads: int) -> None:
+    click.echo(f"bme-cds serving {base_url}/cds-services")
+    click.echo(f"  database: {_database_label(settings)}")
+    click.echo(f"  workers:  {workers} gunicorn worker(s) x {threads} threads")
+    if not settings.auth_enabled:
+        click.echo("  auth:     OFF")
+        click.secho(INSECURE_WARNING, fg="red", bold=True, err=True)
+        return
+    if settings.trusted_issuers:
+        click.echo(f"  auth:     on (trusted issuers from {settings.trusted_issuers})")
+    else:
+        click.echo(f"  auth:     on (trusting the local dev issuer {DEV_ISSUER}, key in {settings.instance_path}/)")
+        click.echo(f"  token:    bme-cds dev-token --aud {base_url}/cds-services/<service-id>")
+    if settings.trust_sandbox:
+        click.secho(SANDBOX_WARNING, fg="yellow", bold=True, err=True)
+
+
+class _GunicornServer(BaseApplication):
+    """gunicorn run in-process; each worker builds its own app (and database pool) after the fork."""
+
+    def __init__(self, settings: Settings, options: dict[str, Any]):
+        self.settings = settings
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for name, value in self.options.items():
+            if name in self.cfg.settings:  # e.g. the control socket exists only in gunicorn >= 25.1
+                self.cfg.set(name, value)
+
+    def load(self) -> Any:
+        from cds_hooks.app import create_app
+
+        observability.configure_logging(self.settings.log_format)
+        return create_app(self.settings)
+
+
+def _register_content_commands() -> None:
+    """``validate`` and ``apply`` come from the content engine's CLI module when it is installed."""
+    if importlib.util.find_spec("cds_hooks.cli_content") is None:
+        return
+    from cds_hooks.cli_content import apply_command, validate_command
+
+    main.add_command(validate_command, "validate")
+    main.add_command(apply_command, "apply")
+
+
+_register_content_commands()

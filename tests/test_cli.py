@@ -1,0 +1,159 @@
+"""The ``bme-cds`` command line: dev tokens, database upgrade, and a real gunicorn server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import jwt
+import pytest
+import requests
+from click.testing import CliRunner
+from sqlalchemy import create_engine, inspect
+
+from cds_hooks.cli import main
+from support.store_auth import SERVICE_ID, feedback_body, free_port, issue_card
+
+TESTS_DIR = Path(__file__).parent
+STARTUP_WAIT_SECONDS = 60
+
+
+def invoke(args: list[str], **env: str):
+    return CliRunner().invoke(main, args, env={f"BME_CDS_{k.upper()}": v for k, v in env.items()})
+
+
+# -- dev-token ------------------------------------------------------------------------------
+
+
+def test_dev_token_is_accepted_by_a_server_with_default_auth(make_feedback_app, store_settings, store):
+    card = issue_card(store)
+    url = f"http://localhost/cds-services/{SERVICE_ID}/feedback"
+    result = invoke(["dev-token", "--aud", url], instance_dir=str(store_settings.instance_path))
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+
+    client = make_feedback_app(store_settings).test_client()
+    response = client.post(url, json=feedback_body(card), headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.get_json()
+
+
+def test_each_dev_token_is_fresh_and_short_lived(tmp_path):
+    tokens = [invoke(["dev-token", "--aud", "http://h/x", "--ttl", "120"], instance_dir=str(tmp_path)).output.strip()
+              for _ in range(2)]
+    claims = [jwt.decode(t, options={"verify_signature": False}) for t in tokens]
+    assert claims[0]["jti"] != claims[1]["jti"]
+    assert claims[0]["exp"] - claims[0]["iat"] == 120
+    assert claims[0]["aud"] == "http://h/x"
+
+
+def test_dev_token_needs_an_absolute_url(tmp_path):
+    result = invoke(["dev-token", "--aud", "cds-services/x"], instance_dir=str(tmp_path))
+    assert result.exit_code == 2
+    assert "absolute URL" in result.output
+
+
+# -- db upgrade -----------------------------------------------------------------------------
+
+
+def test_db_upgrade_creates_the_tables(fresh_database_url):
+    result = invoke(["db", "upgrade"], database_url=fresh_database_url)
+    assert result.exit_code == 0, result.output
+    assert "newest schema" in result.output
+    engine = create_engine(fresh_database_url)
+    try:
+        assert {"issued_cards", "feedback", "seen_jti"} <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_db_upgrade_on_an_unreachable_database_fails_without_showing_the_password():
+    result = invoke(["db", "upgrade"], database_url="postgresql+psycopg://postgres:s3cret@127.0.0.1:1/test")
+    assert result.exit_code == 1
+    assert "cannot use the database postgresql+psycopg://postgres:***@127.0.0.1:1/test" in result.output
+    assert "s3cret" not in result.output
+
+
+# -- serve ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def running_server(tmp_path: Path, database_url: str, *args: str) -> Iterator[tuple[str, Path, Path]]:
+    """``bme-cds serve`` (test services) in a subprocess; yields base URL and stdout/stderr files."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(TESTS_DIR),
+        "BME_CDS_DATABASE_URL": database_url,
+        "BME_CDS_INSTANCE_DIR": str(tmp_path / "instance"),
+    }
+    stdout, stderr = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    with stdout.open("w") as out, stderr.open("w") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "support.cli_entry", "serve", "--port", str(port), *args],
+            cwd=tmp_path, env=env, stdout=out, stderr=err,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(base_url, process, stderr)
+        yield base_url, stdout, stderr
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _wait_until_healthy(base_url: str, process: subprocess.Popen, stderr: Path) -> None:
+    deadline = time.monotonic() + STARTUP_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"bme-cds serve exited with {process.returncode}:\n{stderr.read_text()[-3000:]}")
+        try:
+            if requests.get(base_url + "/healthz", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"bme-cds serve did not become healthy:\n{stderr.read_text()[-3000:]}")
+
+
+def hook_call(base_url: str, token: str | None = None) -> requests.Response:
+    body = {
+        "hook": "patient-view",
+        "hookInstance": str(uuid.uuid4()),
+        "context": {"userId": "Practitioner/example", "patientId": "example"},
+        "prefetch": {},
+    }
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.post(f"{base_url}/cds-services/{SERVICE_ID}", json=body, headers=headers, timeout=10)
+
+
+def test_serve_migrates_prints_a_banner_and_accepts_only_dev_tokens(fresh_database_url, tmp_path):
+    with running_server(tmp_path, fresh_database_url) as (base_url, stdout, _):
+        banner = stdout.read_text()
+        assert f"bme-cds serving {base_url}/cds-services" in banner
+        assert "database: " in banner and "auth:     on" in banner
+        assert f"bme-cds dev-token --aud {base_url}/cds-services/<service-id>" in banner
+
+        assert hook_call(base_url).status_code == 401
+        result = invoke(["dev-token", "--aud", f"{base_url}/cds-services/{SERVICE_ID}"], instance_dir=str(tmp_path / "instance"))
+        response = hook_call(base_url, result.output.strip())
+        assert response.status_code == 200, response.text
+        assert response.json() == {"cards": []}
+
+
+def test_serve_without_auth_warns_on_start_and_in_every_worker(tmp_path):
+    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    with running_server(tmp_path, database_url, "--insecure-no-auth", "--workers", "2") as (base_url, stdout, stderr):
+        assert "auth:     OFF" in stdout.read_text()
+        assert hook_call(base_url).status_code == 200
+        deadline = time.monotonic() + STARTUP_WAIT_SECONDS  # the second worker may still be booting
+        while stderr.read_text().count("AUTHENTICATION IS DISABLED") < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        log = stderr.read_text()
+    assert "WARNING: authentication is OFF (--insecure-no-auth)" in log
+    assert log.count("AUTHENTICATION IS DISABLED") == 2

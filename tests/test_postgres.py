@@ -1,0 +1,64 @@
+"""What only PostgreSQL deployments do: several hosts on one database, and CI that insists on it.
+
+Every store, auth, feedback and CLI test also runs on PostgreSQL through the
+parametrised database fixtures in conftest.py; these are the extra cases.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect
+
+from cds_hooks.settings import Settings
+from cds_hooks.store import Store
+from support.store_auth import create_postgres_schema, drop_postgres_schema
+
+pytestmark = pytest.mark.postgres
+TESTS_DIR = Path(__file__).parent
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_base_url):
+    url = create_postgres_schema(postgres_base_url)
+    yield url
+    drop_postgres_schema(url)
+
+
+def test_hosts_starting_together_migrate_once_without_errors(fresh_postgres_url, tmp_path):
+    hosts = [Store.from_settings(Settings(database_url=fresh_postgres_url, instance_dir=str(tmp_path))) for _ in range(4)]
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(Store.migrate, hosts))  # raises if any migration failed
+        engine = create_engine(fresh_postgres_url)
+        assert {"issued_cards", "feedback", "seen_jti"} <= set(inspect(engine).get_table_names())
+        engine.dispose()
+    finally:
+        for host in hosts:
+            host.close()
+
+
+def _run_a_database_test(**env: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("BME_CDS_")}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "postgres",
+         str(TESTS_DIR / "test_store.py") + "::test_ping_reports_a_reachable_database"],
+        cwd=TESTS_DIR.parent, env=environment, capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_ci_fails_rather_than_skips_when_postgres_is_unreachable(postgres_base_url):
+    unreachable = "postgresql+psycopg://postgres@127.0.0.1:1/test"
+    required = _run_a_database_test(BME_CDS_TEST_POSTGRES_URL=unreachable, BME_CDS_REQUIRE_POSTGRES="1")
+    assert required.returncode == 1, required.stdout
+    assert "unreachable" in required.stdout
+
+    optional = _run_a_database_test(BME_CDS_TEST_POSTGRES_URL=unreachable)
+    assert optional.returncode == 0, optional.stdout
+    assert "1 skipped" in optional.stdout
