@@ -1,0 +1,423 @@
+"""Derived facts for the BME content: what the patient's imaging showed.
+
+The engine calls :func:`derive_facts` once per hook request with a read-only
+data view and merges the result into the FHIRPath variables, so the content
+can say ``%bmeFindings.where(status = 'present')`` or ``%imagingResults.where(
+modality = 'xray' and result = 'negative')`` instead of parsing reports in
+FHIRPath.
+
+Only imaging reports are read: DiagnosticReports and Observations whose code
+is in one of the imaging value sets (or whose category says radiology/imaging),
+plus Observations coded with a BME finding. Everything here is dict walking
+and value-set lookups; the report text is read by :mod:`plugin.report_text`,
+whose regular expressions are compiled at import.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from plugin.report_text import (
+    NEGATED,
+    PRESENT,
+    Mention,
+    conclusion_result,
+    find_anatomy,
+    find_mentions,
+    laterality_in,
+)
+
+VALUE_SET_BASE = "http://bme-cds.org/fhir/ValueSet/"
+
+
+def _imaging_value_sets() -> tuple[tuple[str, str, str | None], ...]:
+    joints = {
+        "mri": ("knee", "hip", "ankle", "foot", "spine", "pelvis", "sacroiliac"),
+        "xray": ("knee", "hip", "ankle", "foot", "spine", "pelvis"),
+        "ct": ("knee", "hip", "ankle", "foot", "spine", "pelvis"),
+    }
+    by_joint = tuple((f"{VALUE_SET_BASE}imaging-{m}-{j}", m, j) for m, js in joints.items() for j in js)
+    # Codes that name no joint (CPT 73721 "MRI any joint of lower extremity"): the joint comes
+    # from bodySite or the report text.
+    site_in_text = (
+        (f"{VALUE_SET_BASE}imaging-mri-lower-extremity-joint", "mri", None),
+        (f"{VALUE_SET_BASE}imaging-mri-lower-extremity", "mri", None),
+        (f"{VALUE_SET_BASE}imaging-ct-lower-extremity", "ct", None),
+    )
+    return by_joint + site_in_text
+
+
+#: (value set URL, modality, joint or None when the code names no joint).
+IMAGING_VALUE_SETS: tuple[tuple[str, str, str | None], ...] = _imaging_value_sets()
+
+#: (value set URL, joint) for bodySite codings.
+BODY_SITE_VALUE_SETS: tuple[tuple[str, str], ...] = tuple(
+    (f"{VALUE_SET_BASE}body-site-{joint}", joint) for joint in ("knee", "hip", "ankle", "foot", "spine")
+)
+
+#: Coded BME findings (Observation.code / value, DiagnosticReport.conclusionCode).
+BME_FINDING_VALUE_SET = f"{VALUE_SET_BASE}bme-finding"
+
+#: Category codings that mark a report as imaging when its code is in no imaging value set.
+IMAGING_CATEGORIES: frozenset[tuple[str, str]] = frozenset({
+    ("http://terminology.hl7.org/CodeSystem/v2-0074", "RAD"),  # Radiology
+    ("http://loinc.org", "LP29684-5"),  # Radiology (LOINC part used for report category)
+    ("http://terminology.hl7.org/CodeSystem/observation-category", "imaging"),
+})
+
+SNOMED = "http://snomed.info/sct"
+#: conclusionCode values read as the study's overall result (SNOMED CT qualifier values,
+#: checked against a published expansion: 17621005 Normal, 263654008 Abnormal).
+RESULT_CODES: Mapping[tuple[str, str], str] = {
+    (SNOMED, "17621005"): "negative",
+    (SNOMED, "263654008"): "abnormal",
+}
+
+#: Modality words for reports whose code is in no imaging value set.
+MODALITY_WORDS: tuple[tuple[str, str], ...] = (
+    ("mri", r"\bMRI\b|(?-i:\bMR\b)|magnetic\s+resonance"),
+    ("xray", r"radiograph\w*|\bx-?\s?rays?\b|(?-i:\bXR\b)"),
+    ("ct", r"(?-i:\bCT\b)|computed\s+tomograph\w*|\bCAT\s+scan"),
+)
+_MODALITY_RES = tuple((modality, re.compile(pattern, re.IGNORECASE)) for modality, pattern in MODALITY_WORDS)
+
+#: Largest report text read (characters after decoding); radiology reports are a few KB.
+MAX_TEXT_CHARS = 100_000
+_MAX_BASE64_CHARS = (MAX_TEXT_CHARS * 4 // 3) // 4 * 4
+
+SKIPPED_STATUSES = frozenset({"entered-in-error", "cancelled"})
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class DataView(Protocol):
+    """What derive_facts needs from the engine's per-request view."""
+
+    def resources(self, type_name: str) -> list[dict[str, Any]]: ...
+
+    def in_value_set(self, value: Any, vs_url: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class _Report:
+    """One imaging resource, reduced to what the facts need."""
+
+    source: str | None
+    date: str | None
+    modality: str | None
+    joint: str | None
+    laterality: str | None
+    texts: tuple[str, ...]
+    conclusion: str | None
+    resource: Mapping[str, Any]
+
+
+def derive_facts(view: DataView) -> dict[str, list[dict[str, Any]]]:
+    """``bmeFindings`` and ``imagingResults`` for the content's FHIRPath (newest first).
+
+    See docs/findings.md for the schema of each entry.
+    """
+    findings: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
+    for report in _imaging_reports(view):
+        if report.modality:
+            results.append(_imaging_result(view, report))
+        findings.extend(_unique(_text_findings(report)))
+    findings.extend(_coded_findings(view))
+    return {"bmeFindings": _newest_first(findings), "imagingResults": _newest_first(results)}
+
+
+# ---------------------------------------------------------------------------
+# Which resources are imaging reports
+# ---------------------------------------------------------------------------
+
+
+def _imaging_reports(view: DataView) -> Iterator[_Report]:
+    for resource_type in ("DiagnosticReport", "Observation"):
+        for resource in view.resources(resource_type):
+            if resource.get("status") in SKIPPED_STATUSES:
+                continue
+            report = _as_report(view, resource)
+            if report is not None:
+                yield report
+
+
+def _as_report(view: DataView, resource: Mapping[str, Any]) -> _Report | None:
+    """The imaging report this resource is, or None when it is not imaging."""
+    code = resource.get("code")
+    modality, joint = _coded_modality(view, code)
+    imaging_category = _has_category(resource)
+    if modality is None and not imaging_category:
+        return None
+    texts = tuple(_texts(resource))
+    title = " ".join(_titles(resource))
+    if modality is None:
+        modality = _modality_from_text(title) or _modality_from_text(" ".join(texts))
+    if joint is None:
+        joint = _joint_from_body_site(view, resource) or _joint_from_text(title) or _joint_from_text(" ".join(texts))
+    kind = resource.get("resourceType")
+    rid = resource.get("id")
+    return _Report(
+        source=f"{kind}/{rid}" if isinstance(rid, str) and rid else None,
+        date=_date(resource),
+        modality=modality,
+        joint=joint,
+        laterality=laterality_in(title) if title else None,
+        texts=texts,
+        conclusion=resource.get("conclusion") if isinstance(resource.get("conclusion"), str) else None,
+        resource=resource,
+    )
+
+
+def _coded_modality(view: DataView, code: Any) -> tuple[str | None, str | None]:
+    if not code:
+        return None, None
+    for url, modality, joint in IMAGING_VALUE_SETS:
+        if view.in_value_set(code, url):
+            return modality, joint
+    return None, None
+
+
+def _codings(value: Any) -> Iterator[Mapping[str, Any]]:
+    if isinstance(value, list):
+        for item in value:
+            yield from _codings(item)
+    elif isinstance(value, Mapping):
+        if isinstance(value.get("coding"), list):
+            yield from _codings(value["coding"])
+        elif "code" in value:
+            yield value
+
+
+def _has_category(resource: Mapping[str, Any]) -> bool:
+    return any((c.get("system"), c.get("code")) in IMAGING_CATEGORIES for c in _codings(resource.get("category")))
+
+
+def _modality_from_text(text: str) -> str | None:
+    """The modality named first in the text."""
+    found = [(m.start(), modality) for modality, regex in _MODALITY_RES if (m := regex.search(text))]
+    return min(found)[1] if found else None
+
+
+def _joint_from_text(text: str) -> str | None:
+    return next((a.joint for a in find_anatomy(text) if a.joint), None)
+
+
+def _joint_from_body_site(view: DataView, resource: Mapping[str, Any]) -> str | None:
+    body_site = resource.get("bodySite")
+    if not body_site:
+        return None
+    for url, joint in BODY_SITE_VALUE_SETS:
+        if view.in_value_set(body_site, url):
+            return joint
+    return _joint_from_text(" ".join(_concept_texts(body_site)))
+
+
+# ---------------------------------------------------------------------------
+# Text of a report
+# ---------------------------------------------------------------------------
+
+
+def _concept_texts(value: Any) -> Iterator[str]:
+    """``text`` and coding ``display`` of a CodeableConcept (or a list of them)."""
+    concepts = value if isinstance(value, list) else [value]
+    for concept in concepts:
+        if not isinstance(concept, Mapping):
+            continue
+        if isinstance(concept.get("text"), str):
+            yield concept["text"]
+        for coding in _codings(concept):
+            if isinstance(coding.get("display"), str):
+                yield coding["display"]
+
+
+def _titles(resource: Mapping[str, Any]) -> Iterator[str]:
+    """Where a report says what was imaged: code, bodySite, attachment titles."""
+    yield from _concept_texts(resource.get("code"))
+    yield from _concept_texts(resource.get("bodySite"))
+    for form in resource.get("presentedForm") or ():
+        if isinstance(form, Mapping) and isinstance(form.get("title"), str):
+            yield form["title"]
+
+
+def _texts(resource: Mapping[str, Any]) -> Iterator[str]:
+    """Free text that may report findings, each capped in size."""
+    for key in ("conclusion", "valueString"):
+        if isinstance(resource.get(key), str):
+            yield resource[key][:MAX_TEXT_CHARS]
+    for note in resource.get("note") or ():
+        if isinstance(note, Mapping) and isinstance(note.get("text"), str):
+            yield note["text"][:MAX_TEXT_CHARS]
+    for form in resource.get("presentedForm") or ():
+        text = _plain_text_attachment(form)
+        if text:
+            yield text
+
+
+def _plain_text_attachment(form: Any) -> str | None:
+    """Decode an inline text/plain attachment; other types and URLs are not read."""
+    if not isinstance(form, Mapping) or not isinstance(form.get("data"), str):
+        return None
+    content_type = str(form.get("contentType") or "")
+    media_type, _, params = content_type.partition(";")
+    if media_type.strip().lower() != "text/plain":
+        return None
+    charset = "utf-8"
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip():
+            charset = value.strip().strip('"')
+    try:
+        raw = base64.b64decode(form["data"][:_MAX_BASE64_CHARS])
+    except (binascii.Error, ValueError):
+        return None
+    try:
+        return raw.decode(charset, errors="replace")[:MAX_TEXT_CHARS]
+    except LookupError:
+        return raw.decode("utf-8", errors="replace")[:MAX_TEXT_CHARS]
+
+
+def _date(resource: Mapping[str, Any]) -> str | None:
+    """The clinically relevant date (effective, else issued) as YYYY-MM-DD, when a full date is given."""
+    period = resource.get("effectivePeriod")
+    candidates = (
+        resource.get("effectiveDateTime"),
+        resource.get("effectiveInstant"),
+        period.get("start") if isinstance(period, Mapping) else None,
+        resource.get("issued"),
+    )
+    for value in candidates:
+        if isinstance(value, str) and _DATE_RE.match(value):
+            return value[:10]
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Facts
+# ---------------------------------------------------------------------------
+
+
+def _imaging_result(view: DataView, report: _Report) -> dict[str, Any]:
+    """One imagingResults entry: modality, joint, laterality, negative/abnormal/unknown."""
+    return _compact({
+        "modality": report.modality,
+        "joint": report.joint,
+        "laterality": report.laterality,
+        "result": _result(view, report),
+        "source": report.source,
+        "date": report.date,
+    })
+
+
+def _result(view: DataView, report: _Report) -> str:
+    """Coded conclusion first (a BME code or SNOMED Normal/Abnormal), then the report text.
+
+    The text read is the conclusion when there is one (it is the
+    radiologist's summary), else every other text of the report.
+    """
+    conclusion_code = report.resource.get("conclusionCode")
+    if conclusion_code and view.in_value_set(conclusion_code, BME_FINDING_VALUE_SET):
+        return "abnormal"
+    coded = {RESULT_CODES[key] for c in _codings(conclusion_code) if (key := (c.get("system"), c.get("code"))) in RESULT_CODES}
+    if len(coded) == 1:
+        return coded.pop()
+    texts = [report.conclusion] if report.conclusion else list(report.texts)
+    results = {conclusion_result(text) for text in texts}
+    for result in ("abnormal", "negative"):
+        if result in results:
+            return result
+    return "unknown"
+
+
+def _text_findings(report: _Report) -> Iterator[dict[str, Any]]:
+    for text in report.texts:
+        for mention in find_mentions(text):
+            yield _finding(mention, report)
+
+
+def _finding(mention: Mention, report: _Report, coded: bool = False) -> dict[str, Any]:
+    """A bmeFindings entry. A mention without a place takes the report's joint (a knee MRI's
+    "no bone marrow edema" is about the knee); the report's laterality applies when the
+    mention is about the report's joint and states none."""
+    joint = mention.joint or (None if mention.site else report.joint)
+    laterality = mention.laterality
+    if laterality is None and (joint is None or joint == report.joint):
+        laterality = report.laterality
+    return _compact({
+        "status": mention.status,
+        "site": mention.site,
+        "joint": joint,
+        "laterality": laterality,
+        "term": mention.term,
+        "source": report.source,
+        "date": report.date,
+        "coded": True if coded else None,
+    })
+
+
+def _coded_findings(view: DataView) -> Iterator[dict[str, Any]]:
+    """Findings recorded as codes: Observation.code or value, DiagnosticReport.conclusionCode."""
+    for resource_type, element in (("Observation", "code"), ("Observation", "valueCodeableConcept"),
+                                   ("DiagnosticReport", "conclusionCode")):
+        for resource in view.resources(resource_type):
+            value = resource.get(element)
+            if not value or resource.get("status") in SKIPPED_STATUSES:
+                continue
+            if not view.in_value_set(value, BME_FINDING_VALUE_SET):
+                continue
+            report = _coded_report(view, resource)
+            status = NEGATED if element == "code" and resource.get("valueBoolean") is False else PRESENT
+            mention = Mention(status, _coded_term(value), *_coded_place(view, resource))
+            yield _finding(mention, report, coded=True)
+
+
+def _coded_report(view: DataView, resource: Mapping[str, Any]) -> _Report:
+    report = _as_report(view, resource)
+    if report is not None:
+        return report
+    rid = resource.get("id")
+    return _Report(f"{resource.get('resourceType')}/{rid}" if isinstance(rid, str) and rid else None,
+                   _date(resource), None, None, None, (), None, resource)
+
+
+def _coded_place(view: DataView, resource: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """site, joint and laterality from Observation.bodySite, when it is given."""
+    body_site = resource.get("bodySite")
+    if not body_site:
+        return None, None, None
+    text = " ".join(_concept_texts(body_site))
+    anatomy = find_anatomy(text)
+    precise = next((a for a in anatomy if a.site or a.joint), None)
+    joint = _joint_from_body_site(view, resource)
+    site = precise.site if precise else None
+    return site, joint or (precise.joint if precise else None), laterality_in(text) if text else None
+
+
+def _coded_term(value: Any) -> str:
+    """The normalised term of a coded finding, read from its display (default: bone marrow edema)."""
+    for mention in find_mentions(" ".join(_concept_texts(value))):
+        return mention.term
+    return "bone marrow edema"
+
+
+def _compact(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop absent values: the facts never carry nulls or empty strings."""
+    return {k: v for k, v in entry.items() if v is not None and v != ""}
+
+
+def _unique(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per distinct finding in a report (the impression often repeats the findings)."""
+    seen: dict[tuple, dict[str, Any]] = {}
+    for entry in entries:
+        seen.setdefault(tuple(sorted(entry.items())), entry)
+    return list(seen.values())
+
+
+def _newest_first(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Dated entries newest first, then undated ones, each group in input order."""
+    dated = sorted((e for e in entries if "date" in e), key=lambda e: e["date"], reverse=True)
+    return dated + [e for e in entries if "date" not in e]

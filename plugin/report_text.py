@@ -1,0 +1,801 @@
+"""Bone marrow edema (BME) mentions in free-text radiology reports.
+
+Radiologists write BME many ways ("marrow oedema", "edema-like signal",
+"BML", "bone bruise", "transient osteoporosis") and qualify it just as many
+ways ("no", "resolved", "cannot be excluded", "on the prior study"). The
+cards must react to what the *current* study shows, so each mention carries a
+status: present, uncertain, negated or historical.
+
+The rules are hand-written, in the NegEx/ConText family, and kept as data
+tables (the ``*_CUES``, ``TERMS`` and ``SITES`` tuples below) with a small
+matcher. No maintained offline library fits: negspacy and medspaCy need spaCy
+and its pipelines, and the remaining NegEx ports are unmaintained and know
+neither radiology sentence style nor anatomy. ``docs/findings.md`` describes
+every rule; ``tests/findings/corpus.tsv`` measures them.
+
+The pipeline for one text:
+
+1. sections: headers such as ``IMPRESSION:`` or ``INDICATION:`` set the
+   context of the text that follows (clinical history is not a finding);
+2. sentences: line breaks, numbered items, full stops, semicolons;
+3. clauses: a sentence is cut at contrast words (``but``, ``however``...),
+   at ``, and``, at ``with`` and at ``there is``; a cue acts inside its clause;
+4. terms (BME vocabulary), anatomy sites with laterality, and cues;
+5. each term gets the sites near it and a status from the cues around it;
+   a cue between two sites (``... in the MFC but not in the tibial plateau``)
+   changes the status of the sites after it.
+
+All regular expressions are compiled at import.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+# ---------------------------------------------------------------------------
+# Vocabulary tables
+# ---------------------------------------------------------------------------
+
+BME = "bone marrow edema"
+BML = "bone marrow lesion"
+BRUISE = "bone bruise"
+TRANSIENT_OSTEOPOROSIS = "transient osteoporosis"
+BMES = "bone marrow edema syndrome"
+
+_EDEMA = r"o?edema"
+
+#: (pattern, normalised term, strong). Order matters: at one position the
+#: first pattern that matches wins, so longer phrases come first. A *weak*
+#: term ("edema", "contusion") is BME only when tied to a bone (see
+#: :func:`_weak_term_is_bone`); "subcutaneous edema" never is.
+TERMS: tuple[tuple[str, str, bool], ...] = (
+    (rf"bone\s+marrow\s+{_EDEMA}\s+syndrome", BMES, True),
+    (r"(?-i:BMES)\b", BMES, True),
+    (r"regional(?:ly)?\s+migratory\s+osteoporosis", BMES, True),
+    (r"transient\s+(?:regional\s+)?osteoporosis", TRANSIENT_OSTEOPOROSIS, True),
+    (r"(?:subchondral\s+)?bone\s+marrow\s+lesions?|subchondral\s+marrow\s+lesions?", BML, True),
+    (r"(?-i:BMLs?)\b", BML, True),
+    (rf"(?:bone\s+)?marrow\s+{_EDEMA}(?:[\s-]+like)?(?:\s+(?:marrow\s+)?(?:signal|pattern|changes?)(?:\s+intensity)?)?", BME, True),
+    (rf"{_EDEMA}[\s-]+like\s+(?:bone\s+)?marrow\s+(?:signal(?:\s+intensity)?|changes?|abnormalit(?:y|ies))", BME, True),
+    (rf"(?:subchondral|osseous|bony|intra-?osseous|bone|trabecular)\s+{_EDEMA}", BME, True),
+    (r"(?-i:BM[EO])s?\b", BME, True),
+    (rf"{_EDEMA}tous\s+(?:bone\s+)?marrow", BME, True),
+    (r"bone\s+bruis(?:e|es|ing)", BRUISE, True),
+    (r"(?:bone|osseous|bony|trabecular)\s+contusions?", BRUISE, True),
+    (rf"{_EDEMA}(?:[\s-]+like\s+signal(?:\s+intensity)?)?", BME, False),
+    (r"contusions?|bruis(?:e|es|ing)", BRUISE, False),
+)
+
+#: Words that make a nearby weak "edema"/"contusion" a soft-tissue finding.
+SOFT_TISSUE_WORDS = (
+    r"subcutaneous|soft[\s-]+tissues?|prepatellar|infrapatellar|suprapatellar|"
+    r"muscles?|muscular|intramuscular|myo\w*|pedal|pericapsular|capsular|hoffa'?s?|"
+    r"fat|pad|ligament\w*|tend[io]n\w*|peritendinous|achilles|perifascial|fascial?|"
+    r"bursal?|interstitial|pulmonary|cerebral|dependent|pitting|lymph\w*|periosteal|"
+    r"paraspinal|perineural|synovial|sinus\s+tarsi|skin|dermal|scrotal|facial"
+)
+
+#: (pattern, site, joint, kind). ``site``/``joint`` are the output vocabulary
+#: (None: not stated by this phrase). kind "bone": a bone part (ties a weak
+#: term to the marrow); kind "region": the joint or region itself, which is
+#: absorbed by a more precise site of the same joint in the same mention.
+SITES: tuple[tuple[str, str | None, str | None, str], ...] = (
+    (r"(?:medial\s+|lateral\s+)?femoral\s+condyl(?:e|es|ar)|(?-i:[ML]FC)\b", "femoral-condyle", "knee", "bone"),
+    (r"tibial\s+(?:plateaus?|condyles?|tubercle|tuberosity|spines?|eminence)|proximal\s+tibiae?|(?-i:[ML]TP)\b",
+     "tibia", "knee", "bone"),
+    (r"distal\s+tibiae?|(?:tibial\s+)?plafond", "tibia", "ankle", "bone"),
+    (r"condyl(?:e|es)", "femoral-condyle", "knee", "bone"),
+    (r"tibiae?|tibial(?:\s+shaft)?", "tibia", None, "bone"),
+    (r"patell(?:a|ae|ar)(?!\s+(?:tendon|ligament|retinacul|bursa))|trochlea(?:r\s+groove)?|fibular\s+head|"
+     r"proximal\s+fibula|distal\s+femur", "knee", "knee", "bone"),
+    (r"knees?", "knee", "knee", "region"),
+    (r"femoral\s+(?:heads?|necks?)|acetabul(?:um|ar)(?:\s+roof)?|(?:greater|lesser)\s+trochanters?|"
+     r"intertrochanteric(?:\s+region)?|proximal\s+femur", "hip", "hip", "bone"),
+    (r"hips?", "hip", "hip", "region"),
+    (r"tal(?:us|ar)(?:\s+(?:dome|neck|body|head))?|malleol(?:us|i|ar)|distal\s+fibula", "ankle", "ankle", "bone"),
+    (r"ankles?|tibiotalar(?:\s+joint)?", "ankle", "ankle", "region"),
+    (r"calcane(?:us|al|um)(?!\s+(?:tendon|bursa|fat))|metatarsals?(?:\s+(?:heads?|shafts?|bases?))?|"
+     r"navicular|cuboid|cuneiforms?|tarsal\s+bones?|sesamoids?", "foot", "foot", "bone"),
+    (r"(?:mid|fore|hind)?foot|feet", "foot", "foot", "region"),
+    (r"iliac\s+(?:side|aspect|surface)", None, "sacroiliac", "bone"),
+    (r"(?:sacroiliac|(?-i:SI))\s+joints?|sacroiliac", None, "sacroiliac", "region"),
+    (r"sacr(?:um|al)(?:\s+ala)?|(?-i:S[1-5])\b", "sacrum", "sacroiliac", "bone"),
+    (r"vertebral\s+bod(?:y|ies)|vertebrae?|vertebral|(?:superior\s+|inferior\s+)?end\s*plates?|"
+     r"(?-i:L[1-5]|T(?:1[0-2]|[3-9]))(?:\s*-\s*(?-i:[LTS])?\d{1,2})?\b", "spine", "spine", "bone"),
+    (r"(?:lumbar|thoracic|cervical)\s+spine|spine", "spine", "spine", "region"),
+    (r"pubic\s+(?:symphysis|rami|ramus|bones?|body)|symphysis\s+pubis|pubis|ilium|iliac\s+(?:wings?|bones?|crest)|"
+     r"ischi(?:um|al\s+tuberosity)", None, "pelvis", "bone"),
+    (r"(?:hemi)?pelvi[cs]", None, "pelvis", "region"),
+)
+
+#: Laterality words, looked for just before a site ("left medial femoral condyle").
+LATERALITY_PATTERN = (
+    r"(?P<bilateral>\b(?:left\s+and\s+right|right\s+and\s+left|bilateral(?:ly)?|both)\b)"
+    r"|(?P<left>\b(?:left|lt)\b|(?-i:\bL\b)(?![-/]))"
+    r"|(?P<right>\b(?:right|rt)\b|(?-i:\bR\b)(?![-/]))"
+)
+
+#: Nouns naming another finding. A site after such a noun belongs to it
+#: ("bone marrow edema in the talus, no fracture of the calcaneus").
+OTHER_FINDING_WORDS = (
+    r"fractures?|tears?|torn|effusions?|cysts?|dislocation|subluxation|erosions?|osteonecrosis|necrosis|"
+    r"(?-i:AVN)|tumou?rs?|mass(?:es)?|collapse|osteophytes?|chondral|cartilage|ligaments?|tendons?|"
+    r"tendinosis|tendinopathy|menisc\w*|(?-i:[AP]CL|[ML]CL)|synovitis|bursitis|sprain|injury|"
+    r"osteomyelitis|abscess|arthritis|osteoarthritis|degenerative|deformity|stress\s+(?:reaction|response|injury)"
+)
+
+# Cue tables. Each entry: (pattern, direction). "pre" cues act on what follows
+# them in the clause, "post" cues on what precedes them, "both" on either.
+
+#: Phrases that look like cues but are not: masked before cues are matched.
+PSEUDO_CUES: tuple[str, ...] = (
+    r"no\s+(?:significant\s+|substantial\s+|appreciable\s+|interval\s+|definite\s+)?change",
+    r"not\s+(?:significantly\s+)?changed",
+    r"without\s+(?:significant\s+)?change",
+    r"no\s+(?:increase|decrease|worsening|progression)",
+    r"not\s+only",
+    r"compared\s+(?:with|to)\s+(?:the\s+)?(?:prior|previous)",
+    r"(?:possibly|likely|probably)\s+(?:reactive|degenerative|post-?traumatic|stress[\s-]related|mechanical|"
+    r"inflammatory|related|due\s+to|from|secondary)",
+)
+
+#: The finding is there now (wins over history; loses to negation).
+CURRENT_CUES: tuple[tuple[str, str], ...] = (
+    (r"(?:partial(?:ly)?|incomplete|near(?:ly)?[\s-]+complete|almost\s+complete)\s+resol\w*", "both"),
+    r"(?:largely|mostly|partially|nearly|almost\s+(?:completely|entirely)|not\s+(?:completely|fully))\s+resolved",
+    r"again\s+(?:seen|noted|demonstrated|identified|visible)",
+    r"re-?demonstrat\w*",
+    r"persist\w*",
+    r"unchanged",
+    r"stable",
+    r"new(?:ly)?",
+    r"increas\w*",
+    r"decreas\w*",
+    r"improv\w*",
+    r"worse\w*",
+    r"progress\w*",
+    r"diminish\w*",
+    r"(?:less|more)\s+(?:conspicuous|extensive|prominent|pronounced|intense)",
+    r"smaller|larger",
+    r"as\s+(?:(?:seen|noted|described|demonstrated)\s+)?(?:previously|before|on\s+the\s+(?:prior|previous)\s+\w+)",
+    r"residual",
+    r"resolving",
+    r"evolving",
+    r"subsiding",
+    r"developing",
+    r"still",
+    r"remains?",
+    r"ongoing",
+    r"continued",
+    r"currently",
+    (r"now", "pre"),
+)
+
+#: The text asks about BME, or could not look for it, instead of reporting it:
+#: no mention at all.
+HYPOTHETICAL_CUES: tuple[tuple[str, str], ...] = (
+    (r"(?:to\s+)?(?:evaluat(?:e|ion)|eval|assess(?:ment)?|screen(?:ing)?|look|search)\s+(?:for|of)", "pre"),
+    (r"to\s+(?:evaluate|assess|exclude|detect)", "pre"),
+    (r"rule\s+out", "pre"),
+    (r"(?-i:r/o)", "pre"),
+    (r"(?:could|can)(?:not|\s+not|'t)\s+be\s+(?:assessed|evaluated)|(?:is|are)\s+not\s+(?:assessable|evaluable)", "post"),
+)
+
+NEGATION_CUES: tuple[tuple[str, str], ...] = (
+    (r"(?:is|are|was|were|has|have)?\s*no\s+longer\s+(?:seen|visible|present|evident|identified|demonstrated)", "post"),
+    (r"(?:has|have)\s+(?:completely\s+)?resolved", "post"),
+    (r"(?:is|are|was|were)\s+(?:not|no\s+longer)\s+(?:seen|visible|present|evident|identified|demonstrated|appreciated)", "post"),
+    (r"not\s+(?:seen|visible|present|evident|identified|demonstrated|appreciated)", "post"),
+    (r"(?:is|are)\s+(?:absent|excluded|negative)", "post"),
+    (r"(?:has|have)\s+(?:disappeared|healed)|healed", "post"),
+    (r"ruled\s+out", "post"),
+    (r"no\s+longer", "pre"),
+    (r"(?:complete\s+|interval\s+)*resolution\s+of", "pre"),
+    (r"(?:completely\s+)?resolved", "both"),
+    (r"negative\s+for", "pre"),
+    (r"free\s+of", "pre"),
+    (r"(?:absence|lack)\s+of", "pre"),
+    (r"rather\s+than", "pre"),
+    (r"instead\s+of", "pre"),
+    (r"without|w/o", "pre"),
+    (r"no", "pre"),
+    (r"not", "pre"),
+    (r"neither|nor", "pre"),
+    (r"none", "post"),
+    (r"absent", "post"),
+    (r"negative", "post"),
+)
+
+UNCERTAINTY_CUES: tuple[tuple[str, str], ...] = (
+    (r"can(?:not|\s+not|'t)\s+be\s+(?:\w+ly\s+)?(?:excluded|ruled\s+out)|(?:is\s+)?not\s+(?:\w+ly\s+)?(?:excluded|ruled\s+out)",
+     "post"),
+    (r"(?:is|are)\s+(?:suspected|questioned|possible|likely|unlikely|probable|uncertain|doubtful)", "post"),
+    (r"favou?red\s+over|possibility\s+of|(?:unclear|uncertain)(?:\s+(?:whether|if))?|whether", "pre"),
+    (r"should\s+be\s+considered", "post"),
+    (r"can(?:not|\s+not|'t)\s+(?:exclude|rule\s+out)", "pre"),
+    (r"(?:may|might|could)\s+(?:represent|reflect|be|indicate)", "pre"),
+    (r"differential(?:\s+diagnosis|\s+considerations?)?\s+(?:includes?|is)", "pre"),
+    (r"suspicious\s+(?:for|of)|suspicion\s+of|suggestive\s+of|suggesting|concerning\s+for|concern\s+for", "pre"),
+    (r"possible|possibly|probable|probably|likely|unlikely|doubtful|questionable|equivocal|suspected|presumed|query|"
+     r"indeterminate|borderline", "pre"),
+    (r"versus|vs\.?", "both"),
+    (r"\?", "both"),
+)
+
+_YEAR = r"(?:19|20)\d{2}"
+
+#: The finding belonged to an earlier time.
+HISTORY_CUES: tuple[tuple[str, str], ...] = (
+    (rf"(?:on|from|in)\s+(?:the\s+)?(?:{_YEAR}\s+)?(?:prior|previous|earlier|outside|old)\s+"
+     r"(?:MRI|MR|study|exam(?:ination)?|imaging|scan)", "post"),
+    (rf"(?:in|from|on|of|during)\s+(?:\w+\s+)?{_YEAR}\b", "both"),
+    (rf"(?:on|from)\s+(?:the\s+)?{_YEAR}\s+(?:MRI|MR|study|exam(?:ination)?|imaging|scan)", "post"),
+    (r"(?:months|years|weeks)\s+ago", "post"),
+    (r"(?:past\s+|remote\s+)?(?:history|hx)\s+of", "pre"),
+    (r"prior|previous(?:ly)?|earlier|formerly|known|old|remote", "both"),
+)
+
+#: Section headers and what their text is: "context" (indication, history:
+#: a mention there is historical), "technique" (no findings), or findings.
+SECTION_HEADERS: tuple[tuple[str, str], ...] = (
+    (r"clinical\s+(?:history|information|indication|question|details)|indications?|history|"
+     r"reason\s+for\s+(?:exam(?:ination)?|study|referral|request)|comparison", "context"),
+    (r"technique|protocol|exam(?:ination)?|procedure", "technique"),
+    (r"impression|findings|conclusions?|opinion|summary|result", "findings"),
+)
+
+#: Clause boundaries: (pattern, kind). "contrast" and "new" start a clause
+#: whose sites may continue the previous term; "with" starts one that may
+#: borrow the previous clause's sites ("fracture of L1 with marrow edema").
+CLAUSE_BREAKS: tuple[tuple[str, str], ...] = (
+    (r"\b(?:but|however|although|though|whereas|while|except(?:\s+for)?|aside\s+from|apart\s+from|other\s+than|"
+     r"besides|yet)\b", "contrast"),
+    (r",\s*and\b|\bas\s+well\s+as\b", "contrast"),
+    (r"\bthere\s+(?:is|are)\b", "new"),
+    (r"(?<!consistent\s)(?<!compatible\s)(?<!keeping\s)(?<!associated\s)(?<!along\s)(?<!together\s)"
+     r"(?<!replaced\s)(?<!filled\s)(?<!treated\s)\bwith\b", "with"),
+)
+
+PRESENT, UNCERTAIN, NEGATED, HISTORICAL = "present", "uncertain", "negated", "historical"
+
+# ---------------------------------------------------------------------------
+# Compiled forms
+# ---------------------------------------------------------------------------
+
+_FLAGS = re.IGNORECASE
+
+
+def _alternation(patterns: Iterable[str], prefix: str) -> re.Pattern[str]:
+    """One regex with a named group per table row, so a match says which row it was."""
+    parts = [rf"(?P<{prefix}{i}>{p})" for i, p in enumerate(patterns)]
+    return re.compile(r"(?<![\w-])(?:" + "|".join(parts) + r")(?![\w])", _FLAGS)
+
+
+def _bounded(pattern: str) -> str:
+    """Whole words only, except for a bare question mark."""
+    return pattern if pattern == r"\?" else rf"(?<![\w-])(?:{pattern})(?![\w])"
+
+
+def _row(match: re.Match[str], prefix: str) -> int:
+    return int(next(name for name, value in match.groupdict().items() if value is not None)[len(prefix):])
+
+
+def _with_direction(rows: Iterable[str | tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(row, "both") if isinstance(row, str) else row for row in rows]
+
+
+_TERM_RE = _alternation((p for p, _, _ in TERMS), "t")
+_SITE_RE = _alternation((p for p, _, _, _ in SITES), "s")
+_LATERALITY_RE = re.compile(LATERALITY_PATTERN, _FLAGS)
+_SOFT_TISSUE_RE = re.compile(rf"\b(?:{SOFT_TISSUE_WORDS})\b", _FLAGS)
+_OTHER_FINDING_RE = re.compile(rf"\b(?:{OTHER_FINDING_WORDS})\b", _FLAGS)
+_MARROW_RE = re.compile(r"\bmarrow\b", _FLAGS)
+_QUALIFIED_BARE_RE = re.compile(
+    r"\b(?:without|w/o|no|free\s+of|surrounding|associated|adjacent|reactive|perilesional)\s+$", _FLAGS
+)
+_COORDINATOR_RE = re.compile(r"\b(?:or|nor|and)\b|/", _FLAGS)
+_SECTION_RE = re.compile(
+    r"(?:^|(?<=[\s.;]))(?:" + "|".join(rf"(?P<h{i}>{p})" for i, (p, _) in enumerate(SECTION_HEADERS)) + r")\s*:",
+    _FLAGS | re.MULTILINE,
+)
+_CLAUSE_RE = re.compile("|".join(rf"(?P<c{i}>{p})" for i, (p, _) in enumerate(CLAUSE_BREAKS)), _FLAGS)
+_BLANK_LINE_RE = re.compile(r"\n[ \t]*\n")
+_SENTENCE_BREAK_RE = re.compile(r"\n\s*|;\s*|(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+_LIST_MARKER_RE = re.compile(r"(?:^|(?<=\s))(?:[-*\u2022]|\(?\d{1,2}[.)])\s+(?=[A-Za-z])")
+_LIST_GAP_RE = re.compile(
+    r"^[\s,]*(?:(?:and|or|as\s+well\s+as)\s+)?(?:(?:the|both)\s+)?"
+    r"(?:(?:medial|lateral|anterior|posterior|superior|inferior|proximal|distal|central)\s+)*$",
+    _FLAGS,
+)
+_BONE_TIE_GAP_RE = re.compile(
+    r"^\s*(?:(?:is|are|was|were)\s+(?:seen|noted|present|identified)\s+)?"
+    r"(?:in|within|of|involving|throughout|at|along|affecting)\s+(?:[\w'-]+\s+){0,4}$",
+    _FLAGS,
+)
+
+#: Cue kinds in precedence order for one alternation (pseudo first so it masks).
+_CUE_KINDS: tuple[tuple[str, list[tuple[str, str]]], ...] = (
+    ("pseudo", [(p, "both") for p in PSEUDO_CUES]),
+    ("hypothetical", list(HYPOTHETICAL_CUES)),
+    ("current", _with_direction(CURRENT_CUES)),
+    ("uncertain", list(UNCERTAINTY_CUES)),
+    ("negated", list(NEGATION_CUES)),
+    ("historical", list(HISTORY_CUES)),
+)
+_CUE_ROWS: list[tuple[str, str]] = [(kind, direction) for kind, rows in _CUE_KINDS for _, direction in rows]
+_CUE_RE = re.compile(
+    "|".join(rf"(?P<q{i}>{_bounded(p)})" for i, p in enumerate(p for _, rows in _CUE_KINDS for p, _ in rows)),
+    _FLAGS,
+)
+
+# ---------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One BME mention: what was said about which bone.
+
+    ``site``, ``joint`` and ``laterality`` are None when the text does not say.
+    """
+
+    status: str
+    term: str
+    site: str | None = None
+    joint: str | None = None
+    laterality: str | None = None
+
+
+@dataclass(frozen=True)
+class Anatomy:
+    """A site phrase found in text, in the output vocabulary."""
+
+    site: str | None
+    joint: str | None
+    laterality: str | None
+    start: int
+    end: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class _Term:
+    term: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class _Cue:
+    kind: str
+    direction: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class _Clause:
+    start: int
+    end: int
+    kind: str  # how it began: "first", "contrast", "new", "with"
+
+
+# ---------------------------------------------------------------------------
+# Splitting
+# ---------------------------------------------------------------------------
+
+
+def sections(text: str) -> list[tuple[str, str]]:
+    """Cut a report into (kind, text) parts at known section headers.
+
+    A section runs to the next header; a context or technique section also
+    ends at a blank line, after which the text counts as findings again.
+    """
+    parts: list[tuple[str, str]] = []
+    kind, start = "findings", 0
+    for match in _SECTION_RE.finditer(text):
+        parts.extend(_until_blank_line(kind, text[start:match.start()]))
+        kind = SECTION_HEADERS[_row(match, "h")][1]
+        start = match.end()
+    parts.extend(_until_blank_line(kind, text[start:]))
+    return [(k, t) for k, t in parts if t.strip()]
+
+
+def _until_blank_line(kind: str, text: str) -> list[tuple[str, str]]:
+    if kind == "findings":
+        return [(kind, text)]
+    pieces = _BLANK_LINE_RE.split(text.lstrip("\n"), maxsplit=1)
+    if len(pieces) == 1:
+        return [(kind, text)]
+    return [(kind, pieces[0]), ("findings", pieces[1])]
+
+
+def sentences(text: str) -> list[str]:
+    """Split radiology text into sentences (lines, list items, full stops, semicolons)."""
+    unlisted = _LIST_MARKER_RE.sub("\n", text)
+    return [piece.strip() for piece in _SENTENCE_BREAK_RE.split(unlisted) if piece.strip()]
+
+
+def _clauses(sentence: str) -> list[_Clause]:
+    clauses, start, kind = [], 0, "first"
+    for match in _CLAUSE_RE.finditer(sentence):
+        clauses.append(_Clause(start, match.start(), kind))
+        start, kind = match.start(), CLAUSE_BREAKS[_row(match, "c")][1]
+    clauses.append(_Clause(start, len(sentence), kind))
+    return clauses
+
+
+# ---------------------------------------------------------------------------
+# Matching
+# ---------------------------------------------------------------------------
+
+
+def _laterality_before(text: str, start: int, floor: int) -> str | None:
+    """The laterality word among the four words just before a site phrase, if any."""
+    tail = " ".join(text[floor:start].split()[-4:])
+    found = None
+    for match in _LATERALITY_RE.finditer(tail):
+        found = match.lastgroup
+    return found
+
+
+def find_anatomy(text: str) -> list[Anatomy]:
+    """Every site phrase in ``text`` with the laterality written just before it.
+
+    A site without its own laterality takes the one of the site just before
+    it when only list words separate them ("left hip and knee").
+    """
+    found: list[Anatomy] = []
+    for match in _SITE_RE.finditer(text):
+        _, site, joint, kind = SITES[_row(match, "s")]
+        floor = found[-1].end if found else 0
+        laterality = _laterality_before(text, match.start(), floor)
+        if laterality is None and found and _LIST_GAP_RE.match(text[found[-1].end:match.start()]):
+            laterality = found[-1].laterality
+        found.append(Anatomy(site, joint, laterality, match.start(), match.end(), kind))
+    return found
+
+
+def laterality_in(text: str) -> str | None:
+    """The one laterality a short title states ("MRI knee left"), None if none or several."""
+    values = {match.lastgroup for match in _LATERALITY_RE.finditer(text)}
+    return values.pop() if len(values) == 1 else None
+
+
+def _weak_term_is_bone(sentence: str, term: _Term, clause: _Clause, anatomy: Sequence[Anatomy]) -> bool:
+    """Is a bare "edema"/"contusion" a marrow finding here?
+
+    Yes when it is tied to a bone ("edema in the talus", "talar edema"), when
+    the clause is about the marrow ("marrow is free of edema"), or when a
+    bone named earlier in the sentence is said to be without it or to have it
+    around a lesion ("Schmorl node at L2 without edema", "fracture of the
+    femoral head with surrounding edema"); never when a soft-tissue word
+    qualifies it ("subcutaneous edema over the malleolus", "popliteal cyst
+    with surrounding edema").
+    """
+    before = sentence[clause.start:term.start]
+    if _SOFT_TISSUE_RE.search(" ".join(before.split()[-3:])):
+        return False
+    whole_before = sentence[:term.start]
+    if (_QUALIFIED_BARE_RE.search(before) and not _SOFT_TISSUE_RE.search(whole_before)
+            and any(s.kind == "bone" and s.end <= term.start for s in anatomy)):
+        return True
+    for site in anatomy:
+        if site.kind != "bone":
+            continue
+        if site.end <= term.start and not sentence[site.end:term.start].strip():
+            return True
+        if site.start >= term.end and site.start < clause.end:
+            gap = sentence[term.end:site.start]
+            if _BONE_TIE_GAP_RE.match(gap) and not _SOFT_TISSUE_RE.search(gap):
+                return True
+            break
+    return bool(_MARROW_RE.search(sentence[clause.start:term.start]))
+
+
+def _cues(sentence: str) -> list[_Cue]:
+    cues = []
+    for match in _CUE_RE.finditer(sentence):
+        kind, direction = _CUE_ROWS[_row(match, "q")]
+        if kind != "pseudo":
+            cues.append(_Cue(kind, direction, match.start(), match.end()))
+    return cues
+
+
+def _status(cues: Iterable[_Cue]) -> str | None:
+    """Precedence: hypothetical (no mention) > negated > current > historical > uncertain."""
+    kinds = {cue.kind for cue in cues}
+    if "hypothetical" in kinds:
+        return None
+    if "negated" in kinds:
+        return NEGATED
+    if "current" in kinds:
+        return UNCERTAIN if "uncertain" in kinds else PRESENT
+    if "historical" in kinds:
+        return HISTORICAL
+    if "uncertain" in kinds:
+        return UNCERTAIN
+    return PRESENT
+
+
+def _reaches(sentence: str, cue: _Cue, target: int) -> bool:
+    """Does a forward cue reach ``target`` across commas?
+
+    Across a comma only in a list ("no fracture, dislocation or marrow
+    edema"), not in terse style ("no fracture, marrow edema in the talus").
+    """
+    between = sentence[cue.end:target]
+    if "," not in between:
+        return True
+    return bool(_COORDINATOR_RE.search(between.rsplit(",", 1)[1]))
+
+
+def _forward(cues: Iterable[_Cue], sentence: str, start: int, target: int) -> list[_Cue]:
+    return [c for c in cues if c.direction != "post" and start <= c.start and c.end <= target
+            and _reaches(sentence, c, target)]
+
+
+def _backward(cues: Iterable[_Cue], start: int, end: int) -> list[_Cue]:
+    return [c for c in cues if c.direction != "pre" and start <= c.start and c.end <= end]
+
+
+def _in(clause: _Clause, start: int) -> bool:
+    return clause.start <= start < clause.end
+
+
+@dataclass
+class _Group:
+    """A term with the sites attached to it and the status of each."""
+
+    term: _Term
+    clause: _Clause
+    status: str | None
+    sites: list[tuple[Anatomy, str | None]]
+
+
+def _attach_own_sites(sentence: str, group: _Group, terms: Sequence[_Term], anatomy: Sequence[Anatomy],
+                      cues: Sequence[_Cue]) -> None:
+    """Sites in the term's clause: those before it, and those after it up to the next term.
+
+    A site between two terms belongs to the earlier one. A site after the
+    first one that follows another finding's noun ("..., no fracture of the
+    tibia") belongs to that finding instead. Cues just before a site apply to
+    it and to the sites after it ("in the MFC but not the tibial plateau").
+    """
+    clause, term = group.clause, group.term
+    later_terms = [t.start for t in terms if t.start > term.start and _in(clause, t.start)]
+    first_in_clause = not any(t.end <= term.start and _in(clause, t.start) for t in terms)
+    limit = min(later_terms, default=clause.end)
+    status, anchor, first = group.status, term.end, True
+    for site in anatomy:
+        if first_in_clause and clause.start <= site.start < term.start:
+            group.sites.append((site, group.status))
+        elif term.end <= site.start < limit:
+            gap = sentence[anchor:site.start]
+            foreign = bool(_OTHER_FINDING_RE.search(gap))
+            if foreign and not first:
+                break
+            gap_cues = [] if foreign else _forward(cues, sentence, anchor, site.start)
+            status = _status(gap_cues) if gap_cues else status
+            group.sites.append((site, status))
+            anchor, first = site.end, False
+
+
+def _term_status(sentence: str, term: _Term, clause: _Clause, anatomy: Sequence[Anatomy],
+                 cues: Sequence[_Cue], terms: Sequence[_Term]) -> str | None:
+    """Status from the cues before the term and after it (but not the cues between its later sites)."""
+    later_terms = [t.start for t in terms if t.start > term.start and _in(clause, t.start)]
+    limit = min(later_terms, default=clause.end)
+    after_sites = [s for s in anatomy if term.end <= s.start < limit]
+    forward = _forward(cues, sentence, clause.start, term.start)
+    if after_sites:
+        backward = (_backward(cues, term.end, after_sites[0].start)
+                    + _backward(cues, after_sites[-1].end, limit))
+    else:
+        backward = _backward(cues, term.end, limit)
+    return _status(forward + backward)
+
+
+def _terms(sentence: str, clauses: Sequence[_Clause], anatomy: Sequence[Anatomy]) -> list[_Term]:
+    found = []
+    for match in _TERM_RE.finditer(sentence):
+        _, normalised, strong = TERMS[_row(match, "t")]
+        term = _Term(normalised, match.start(), match.end())
+        clause = next(c for c in clauses if _in(c, term.start))
+        if strong or _weak_term_is_bone(sentence, term, clause, anatomy):
+            found.append(term)
+    return found
+
+
+def _sentence_mentions(sentence: str) -> list[Mention]:
+    clauses = _clauses(sentence)
+    anatomy = find_anatomy(sentence)
+    terms = _terms(sentence, clauses, anatomy)
+    if not terms:
+        return []
+    cues = _cues(sentence)
+    groups: list[_Group] = []
+    for term in terms:
+        clause = next(c for c in clauses if _in(c, term.start))
+        group = _Group(term, clause, _term_status(sentence, term, clause, anatomy, cues, terms), [])
+        _attach_own_sites(sentence, group, terms, anatomy, cues)
+        groups.append(group)
+    _borrow_and_continue(sentence, groups, clauses, anatomy, cues)
+    return _mentions(groups)
+
+
+def _borrow_and_continue(sentence: str, groups: list[_Group], clauses: Sequence[_Clause],
+                         anatomy: Sequence[Anatomy], cues: Sequence[_Cue]) -> None:
+    """Sites across clause boundaries.
+
+    - A term whose clause names no site borrows the sites of the clause
+      before ("compression fracture of L1 with marrow edema"); a term that
+      has sites still takes the region phrase before it for its laterality
+      ("ACL tear of the right knee with bone bruises in the LFC").
+    - A clause without a term that follows a contrast word continues the
+      last term ("... in the MFC but not in the tibial plateau").
+    - A term with no site in a clause where another term has some shares them
+      ("edema-like signal in the MFC, which may represent a bone bruise").
+    """
+    for index, clause in enumerate(clauses):
+        in_clause = [g for g in groups if g.clause == clause]
+        previous = clauses[index - 1] if index else None
+        if in_clause and previous is not None:
+            before = [s for s in anatomy if _in(previous, s.start)]
+            for group in in_clause:
+                joints = {s.joint for s, _ in group.sites}
+                if not group.sites:
+                    group.sites.extend((s, group.status) for s in before)
+                else:
+                    group.sites.extend((s, group.status) for s in before if s.kind == "region" and s.joint in joints)
+        if not in_clause and clause.kind in ("contrast", "new") and previous is not None:
+            owner = _last_group_before(groups, clause)
+            if owner is None:
+                continue
+            status = owner.sites[-1][1] if owner.sites else owner.status
+            anchor = clause.start
+            for site in (s for s in anatomy if _in(clause, s.start)):
+                gap = sentence[anchor:site.start]
+                if _OTHER_FINDING_RE.search(gap):
+                    break
+                gap_cues = _forward(cues, sentence, anchor, site.start)
+                status = _status(gap_cues) if gap_cues else status
+                owner.sites.append((site, status))
+                anchor = site.end
+    for group in groups:
+        if not group.sites:
+            donor = next((g for g in groups if g.clause == group.clause and g.sites), None)
+            if donor is not None:
+                group.sites.extend((s, group.status) for s, _ in donor.sites)
+
+
+def _last_group_before(groups: Sequence[_Group], clause: _Clause) -> _Group | None:
+    earlier = [g for g in groups if g.term.start < clause.start]
+    return earlier[-1] if earlier else None
+
+
+def _mentions(groups: Sequence[_Group]) -> list[Mention]:
+    """Turn groups into mentions: absorb region phrases, share laterality, drop duplicates."""
+    mentions: list[Mention] = []
+    for group in groups:
+        precise = [(s, st) for s, st in group.sites if s.kind != "region"]
+        regions = [(s, st) for s, st in group.sites if s.kind == "region"]
+        kept = list(precise)
+        for region, status in regions:
+            same_joint = [s for s, _ in precise if s.joint == region.joint]
+            if not same_joint:
+                kept.append((region, status))
+        for site, status in kept:
+            if status is None:
+                continue
+            laterality = site.laterality
+            if laterality is None:
+                laterality = next((r.laterality for r, _ in regions
+                                   if r.joint == site.joint and r.laterality and r is not site), None)
+            mentions.append(Mention(status, group.term.term, site.site, site.joint, laterality))
+        if not kept and group.status is not None:
+            mentions.append(Mention(group.status, group.term.term))
+    return _share_laterality(_dedupe(mentions))
+
+
+def _share_laterality(mentions: list[Mention]) -> list[Mention]:
+    """A mention without laterality takes the one stated for the same joint in the sentence."""
+    by_joint: dict[str, set[str]] = {}
+    for m in mentions:
+        if m.joint and m.laterality:
+            by_joint.setdefault(m.joint, set()).add(m.laterality)
+    shared = [
+        replace(m, laterality=next(iter(by_joint[m.joint])))
+        if m.laterality is None and m.joint and len(by_joint.get(m.joint, ())) == 1 else m
+        for m in mentions
+    ]
+    return _dedupe(shared)
+
+
+def _dedupe(mentions: Iterable[Mention]) -> list[Mention]:
+    """Drop repeats of the same status and place; drop a placeless one when a placed one says the same."""
+    seen: dict[tuple[str, str | None, str | None, str | None], Mention] = {}
+    for m in mentions:
+        seen.setdefault((m.status, m.site, m.joint, m.laterality), m)
+    placed_statuses = {m.status for m in seen.values() if m.site or m.joint}
+    return [m for m in seen.values() if m.site or m.joint or m.status not in placed_statuses]
+
+
+def find_mentions(text: str) -> list[Mention]:
+    """All BME mentions in a report text, in order, with status, site and laterality.
+
+    In context sections (indication, clinical history, comparison) a present
+    or uncertain mention is reported as historical; technique sections are
+    skipped.
+    """
+    mentions: list[Mention] = []
+    for kind, part in sections(text):
+        if kind == "technique":
+            continue
+        for sentence in sentences(part):
+            for mention in _sentence_mentions(sentence):
+                if kind == "context" and mention.status in (PRESENT, UNCERTAIN):
+                    mention = replace(mention, status=HISTORICAL)
+                mentions.append(mention)
+    return mentions
+
+
+# ---------------------------------------------------------------------------
+# Overall result of a study
+# ---------------------------------------------------------------------------
+
+#: A sentence that says the study (or a part of it) is normal.
+NORMAL_STATEMENT = (
+    r"\b(?:normal|negative|unremarkable|within\s+normal\s+limits|intact|preserved|maintained|"
+    r"no\s+acute\s+(?:osseous\s+|bony\s+)?(?:abnormality|findings?|process))\b"
+)
+#: A sentence that starts by denying findings ("No fracture or dislocation.").
+NEGATIVE_OPENING = r"^(?:there\s+(?:is|are)\s+)?(?:no|without|negative\s+for|nothing)\b"
+#: Words that let a sentence report something besides the normal part.
+NORMAL_EXCEPTIONS = r"\b(?:but|however|except|although|though|apart\s+from|aside\s+from|other\s+than|otherwise|with)\b"
+#: Sentences that neither report nor deny a finding: advice, and (when they
+#: name no finding) the views taken.
+ADVICE_STATEMENT = (
+    r"\b(?:recommend\w*|correlat\w*|follow[\s-]?up|consider\w*|if\s+(?:symptoms|pain)|"
+    r"could\s+be\s+(?:obtained|performed)|may\s+be\s+(?:obtained|performed|helpful)|further\s+evaluation|"
+    r"dictated|signed)\b"
+)
+VIEWS_STATEMENT = r"\bviews?\b"
+_NORMAL_RE = re.compile(NORMAL_STATEMENT, _FLAGS)
+_NEGATIVE_OPENING_RE = re.compile(NEGATIVE_OPENING, _FLAGS)
+_NORMAL_EXCEPTIONS_RE = re.compile(NORMAL_EXCEPTIONS, _FLAGS)
+_ADVICE_RE = re.compile(ADVICE_STATEMENT, _FLAGS)
+_VIEWS_RE = re.compile(VIEWS_STATEMENT, _FLAGS)
+
+
+def _is_normal_statement(sentence: str) -> bool:
+    if _NORMAL_EXCEPTIONS_RE.search(sentence):
+        return False
+    return bool(_NEGATIVE_OPENING_RE.search(sentence) or _NORMAL_RE.search(sentence))
+
+
+def conclusion_result(text: str) -> str:
+    """``negative``, ``abnormal`` or ``unknown`` for a study's conclusion text.
+
+    Abnormal when BME is reported present or any sentence reports something
+    that is not a normal statement; negative when every reporting sentence
+    is normal ("Normal radiographs. No fracture."); unknown when the text
+    says neither. Advice ("MRI may be considered if pain persists") and
+    context sections do not count.
+    """
+    if any(m.status == PRESENT for m in find_mentions(text)):
+        return "abnormal"
+    normal = False
+    for kind, part in sections(text):
+        if kind != "findings":
+            continue
+        for sentence in sentences(part):
+            if _ADVICE_RE.search(sentence) or (_VIEWS_RE.search(sentence) and not _OTHER_FINDING_RE.search(sentence)):
+                continue
+            if not _is_normal_statement(sentence):
+                return "abnormal"
+            normal = True
+    return "negative" if normal else "unknown"
