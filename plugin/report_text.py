@@ -556,46 +556,56 @@ class _Group:
     sites: list[tuple[Anatomy, str | None]]
 
 
-def _attach_own_sites(sentence: str, group: _Group, terms: Sequence[_Term], anatomy: Sequence[Anatomy],
-                      cues: Sequence[_Cue]) -> None:
-    """Sites in the term's clause: those before it, and those after it up to the next term.
+def _scope_end(term: _Term, clause: _Clause, terms: Sequence[_Term]) -> int:
+    """Where a term's reach ends: at the next term of its clause, else at the clause end."""
+    return min((t.start for t in terms if t.start > term.start and _in(clause, t.start)), default=clause.end)
 
-    A site between two terms belongs to the earlier one. A site after the
-    first one that follows another finding's noun ("..., no fracture of the
-    tibia") belongs to that finding instead. Cues just before a site apply to
-    it and to the sites after it ("in the MFC but not the tibial plateau").
+
+def _following_sites(sentence: str, sites: Iterable[Anatomy], anchor: int, status: str | None,
+                     cues: Sequence[_Cue], *, first_may_follow_other_finding: bool) -> list[tuple[Anatomy, str | None]]:
+    """Sites in a row after ``anchor``, each with its status.
+
+    Cues just before a site apply to it and to the sites after it ("in the
+    MFC but not the tibial plateau"). A site that follows another finding's
+    noun ("..., no fracture of the tibia") belongs to that finding: the walk
+    stops there, except for the first site after a term, which is the term's
+    even so ("bone marrow edema without fracture line in the talus").
     """
+    attached: list[tuple[Anatomy, str | None]] = []
+    for site in sites:
+        gap = sentence[anchor:site.start]
+        foreign = bool(_OTHER_FINDING_RE.search(gap))
+        if foreign and (attached or not first_may_follow_other_finding):
+            break
+        gap_cues = [] if foreign else _forward(cues, sentence, anchor, site.start)
+        status = _status(gap_cues) if gap_cues else status
+        attached.append((site, status))
+        anchor = site.end
+    return attached
+
+
+def _own_sites(sentence: str, group: _Group, terms: Sequence[_Term], anatomy: Sequence[Anatomy],
+               cues: Sequence[_Cue]) -> list[tuple[Anatomy, str | None]]:
+    """Sites in the term's clause: those before it (when it is the clause's first term) and
+    those after it up to the next term, so a site between two terms belongs to the earlier one."""
     clause, term = group.clause, group.term
-    later_terms = [t.start for t in terms if t.start > term.start and _in(clause, t.start)]
     first_in_clause = not any(t.end <= term.start and _in(clause, t.start) for t in terms)
-    limit = min(later_terms, default=clause.end)
-    status, anchor, first = group.status, term.end, True
-    for site in anatomy:
-        if first_in_clause and clause.start <= site.start < term.start:
-            group.sites.append((site, group.status))
-        elif term.end <= site.start < limit:
-            gap = sentence[anchor:site.start]
-            foreign = bool(_OTHER_FINDING_RE.search(gap))
-            if foreign and not first:
-                break
-            gap_cues = [] if foreign else _forward(cues, sentence, anchor, site.start)
-            status = _status(gap_cues) if gap_cues else status
-            group.sites.append((site, status))
-            anchor, first = site.end, False
+    before = [(s, group.status) for s in anatomy if first_in_clause and clause.start <= s.start < term.start]
+    end = _scope_end(term, clause, terms)
+    after = [s for s in anatomy if term.end <= s.start < end]
+    return before + _following_sites(sentence, after, term.end, group.status, cues, first_may_follow_other_finding=True)
 
 
 def _term_status(sentence: str, term: _Term, clause: _Clause, anatomy: Sequence[Anatomy],
                  cues: Sequence[_Cue], terms: Sequence[_Term]) -> str | None:
     """Status from the cues before the term and after it (but not the cues between its later sites)."""
-    later_terms = [t.start for t in terms if t.start > term.start and _in(clause, t.start)]
-    limit = min(later_terms, default=clause.end)
-    after_sites = [s for s in anatomy if term.end <= s.start < limit]
+    end = _scope_end(term, clause, terms)
+    after_sites = [s for s in anatomy if term.end <= s.start < end]
     forward = _forward(cues, sentence, clause.start, term.start)
     if after_sites:
-        backward = (_backward(cues, term.end, after_sites[0].start)
-                    + _backward(cues, after_sites[-1].end, limit))
+        backward = _backward(cues, term.end, after_sites[0].start) + _backward(cues, after_sites[-1].end, end)
     else:
-        backward = _backward(cues, term.end, limit)
+        backward = _backward(cues, term.end, end)
     return _status(forward + backward)
 
 
@@ -604,10 +614,13 @@ def _terms(sentence: str, clauses: Sequence[_Clause], anatomy: Sequence[Anatomy]
     for match in _TERM_RE.finditer(sentence):
         _, normalised, strong = TERMS[_row(match, "t")]
         term = _Term(normalised, match.start(), match.end())
-        clause = next(c for c in clauses if _in(c, term.start))
-        if strong or _weak_term_is_bone(sentence, term, clause, anatomy):
+        if strong or _weak_term_is_bone(sentence, term, _clause_of(clauses, term.start), anatomy):
             found.append(term)
     return found
+
+
+def _clause_of(clauses: Sequence[_Clause], position: int) -> _Clause:
+    return next(c for c in clauses if _in(c, position))
 
 
 def _sentence_mentions(sentence: str) -> list[Mention]:
@@ -619,62 +632,53 @@ def _sentence_mentions(sentence: str) -> list[Mention]:
     cues = _cues(sentence)
     groups: list[_Group] = []
     for term in terms:
-        clause = next(c for c in clauses if _in(c, term.start))
+        clause = _clause_of(clauses, term.start)
         group = _Group(term, clause, _term_status(sentence, term, clause, anatomy, cues, terms), [])
-        _attach_own_sites(sentence, group, terms, anatomy, cues)
+        group.sites.extend(_own_sites(sentence, group, terms, anatomy, cues))
         groups.append(group)
-    _borrow_and_continue(sentence, groups, clauses, anatomy, cues)
+    for index, clause in enumerate(clauses[1:], start=1):
+        _borrow_from_previous_clause(groups, clause, clauses[index - 1], anatomy)
+        _continue_previous_term(sentence, groups, clause, anatomy, cues)
+    _share_within_clause(groups)
     return _mentions(groups)
 
 
-def _borrow_and_continue(sentence: str, groups: list[_Group], clauses: Sequence[_Clause],
-                         anatomy: Sequence[Anatomy], cues: Sequence[_Cue]) -> None:
-    """Sites across clause boundaries.
+def _borrow_from_previous_clause(groups: Sequence[_Group], clause: _Clause, previous: _Clause,
+                                 anatomy: Sequence[Anatomy]) -> None:
+    """A term whose clause names no site takes the sites of the clause before
+    ("compression fracture of L1 with marrow edema"); a term with sites still takes the
+    region phrase before it, for its laterality ("ACL tear of the right knee with bone
+    bruises in the LFC")."""
+    before = [s for s in anatomy if _in(previous, s.start)]
+    for group in (g for g in groups if g.clause == clause):
+        joints = {s.joint for s, _ in group.sites}
+        borrowed = before if not group.sites else [s for s in before if s.kind == "region" and s.joint in joints]
+        group.sites.extend((s, group.status) for s in borrowed)
 
-    - A term whose clause names no site borrows the sites of the clause
-      before ("compression fracture of L1 with marrow edema"); a term that
-      has sites still takes the region phrase before it for its laterality
-      ("ACL tear of the right knee with bone bruises in the LFC").
-    - A clause without a term that follows a contrast word continues the
-      last term ("... in the MFC but not in the tibial plateau").
-    - A term with no site in a clause where another term has some shares them
-      ("edema-like signal in the MFC, which may represent a bone bruise").
-    """
-    for index, clause in enumerate(clauses):
-        in_clause = [g for g in groups if g.clause == clause]
-        previous = clauses[index - 1] if index else None
-        if in_clause and previous is not None:
-            before = [s for s in anatomy if _in(previous, s.start)]
-            for group in in_clause:
-                joints = {s.joint for s, _ in group.sites}
-                if not group.sites:
-                    group.sites.extend((s, group.status) for s in before)
-                else:
-                    group.sites.extend((s, group.status) for s in before if s.kind == "region" and s.joint in joints)
-        if not in_clause and clause.kind in ("contrast", "new") and previous is not None:
-            owner = _last_group_before(groups, clause)
-            if owner is None:
-                continue
-            status = owner.sites[-1][1] if owner.sites else owner.status
-            anchor = clause.start
-            for site in (s for s in anatomy if _in(clause, s.start)):
-                gap = sentence[anchor:site.start]
-                if _OTHER_FINDING_RE.search(gap):
-                    break
-                gap_cues = _forward(cues, sentence, anchor, site.start)
-                status = _status(gap_cues) if gap_cues else status
-                owner.sites.append((site, status))
-                anchor = site.end
+
+def _continue_previous_term(sentence: str, groups: Sequence[_Group], clause: _Clause,
+                            anatomy: Sequence[Anatomy], cues: Sequence[_Cue]) -> None:
+    """A clause with no term after a contrast word continues the last term
+    ("... in the MFC but not in the tibial plateau", "..., and a small focus in the patella")."""
+    if clause.kind not in ("contrast", "new") or any(g.clause == clause for g in groups):
+        return
+    earlier = [g for g in groups if g.term.start < clause.start]
+    if not earlier:
+        return
+    owner = earlier[-1]
+    status = owner.sites[-1][1] if owner.sites else owner.status
+    sites = [s for s in anatomy if _in(clause, s.start)]
+    owner.sites.extend(_following_sites(sentence, sites, clause.start, status, cues, first_may_follow_other_finding=False))
+
+
+def _share_within_clause(groups: Sequence[_Group]) -> None:
+    """A term with no site shares the sites of another term of its clause
+    ("edema-like signal in the MFC, which may represent a bone bruise")."""
     for group in groups:
         if not group.sites:
             donor = next((g for g in groups if g.clause == group.clause and g.sites), None)
             if donor is not None:
                 group.sites.extend((s, group.status) for s, _ in donor.sites)
-
-
-def _last_group_before(groups: Sequence[_Group], clause: _Clause) -> _Group | None:
-    earlier = [g for g in groups if g.term.start < clause.start]
-    return earlier[-1] if earlier else None
 
 
 def _mentions(groups: Sequence[_Group]) -> list[Mention]:
