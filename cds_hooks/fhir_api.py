@@ -1,5 +1,217 @@
-"""PLACEHOLDER (engine helper replaces this): read-only FHIR knowledge endpoints under /fhir."""
+"""Read-only FHIR R4 endpoints for the knowledge artifacts under ``/fhir``, plus ``$apply`` and ``$expand``.
 
-from flask import Blueprint
+Public reads of knowledge (no patient data), so no authentication: anyone may
+see what the service would do and why. ``$apply`` computes from the data in
+the request body only and stores nothing. Answers are ``application/fhir+json``;
+errors are OperationOutcome resources.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, request
+from fhir_content import ExpressionError, KnowledgeBase, UnknownArtifact, UnknownValueSet
+
+from cds_hooks import urls
+from cds_hooks.runtime import current_runtime
 
 bp = Blueprint("fhir_api", __name__, url_prefix="/fhir")
+
+FHIR_JSON = "application/fhir+json"
+KNOWLEDGE_TYPES = ("PlanDefinition", "ActivityDefinition", "ValueSet", "Library")
+SEARCH_PARAMS = {"url": "uri", "name": "string", "status": "token", "_id": "token"}
+OPERATIONS = {
+    "PlanDefinition": ("apply", "http://hl7.org/fhir/OperationDefinition/PlanDefinition-apply"),
+    "ActivityDefinition": ("apply", "http://hl7.org/fhir/OperationDefinition/ActivityDefinition-apply"),
+    "ValueSet": ("expand", "http://hl7.org/fhir/OperationDefinition/ValueSet-expand"),
+}
+
+
+class FhirError(Exception):
+    """An error answered as an OperationOutcome."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@bp.errorhandler(FhirError)
+def _fhir_error(exc: FhirError) -> Response:
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": exc.code, "diagnostics": exc.message}],
+    }
+    return _fhir_response(outcome, exc.status)
+
+
+def _fhir_response(resource: dict[str, Any], status: int = 200) -> Response:
+    return Response(json.dumps(resource), status=status, mimetype=FHIR_JSON)
+
+
+def _knowledge_bases() -> list[KnowledgeBase]:
+    return [p.knowledge_base for p in current_runtime().registry.providers if hasattr(p, "knowledge_base")]
+
+
+def _check_type(resource_type: str) -> None:
+    if resource_type not in KNOWLEDGE_TYPES:
+        raise FhirError(404, "not-supported", f"{resource_type} is not served here (only {', '.join(KNOWLEDGE_TYPES)})")
+
+
+@bp.get("/metadata")
+def metadata() -> Response:
+    """The CapabilityStatement: what this read-only knowledge server offers."""
+    resources = []
+    for resource_type in KNOWLEDGE_TYPES:
+        entry: dict[str, Any] = {
+            "type": resource_type,
+            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "searchParam": [{"name": name, "type": kind} for name, kind in SEARCH_PARAMS.items()],
+        }
+        if resource_type in OPERATIONS:
+            name, definition = OPERATIONS[resource_type]
+            entry["operation"] = [{"name": name, "definition": definition}]
+        resources.append(entry)
+    statement = {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": datetime.now(UTC).date().isoformat(),
+        "kind": "instance",
+        "software": {"name": "bme-cds"},
+        "implementation": {"description": "bme-cds knowledge artifacts (read-only)", "url": f"{urls.base_url()}/fhir"},
+        "fhirVersion": "4.0.1",
+        "format": [FHIR_JSON, "json"],
+        "rest": [{"mode": "server", "resource": resources}],
+    }
+    return _fhir_response(statement)
+
+
+@bp.get("/<resource_type>")
+def search(resource_type: str) -> Response:
+    """Searchset Bundle; supported parameters ``url``, ``name``, ``status``, ``_id`` (others are ignored,
+    as FHIR servers do by default, and left out of the ``self`` link)."""
+    _check_type(resource_type)
+    used = {k: v for k, v in request.args.items() if k in SEARCH_PARAMS}
+    criteria = {("id" if k == "_id" else k): v for k, v in used.items()}
+    found = [r for kb in _knowledge_bases() for r in kb.artifacts.search(resource_type, **criteria)]
+    base = f"{urls.base_url()}/fhir"
+    query = f"?{urlencode(used)}" if used else ""
+    bundle: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(found),
+        "link": [{"relation": "self", "url": f"{base}/{resource_type}{query}"}],
+    }
+    if found:
+        bundle["entry"] = [
+            {"fullUrl": f"{base}/{resource_type}/{r['id']}", "resource": r, "search": {"mode": "match"}} for r in found
+        ]
+    return _fhir_response(bundle)
+
+
+@bp.get("/<resource_type>/<resource_id>")
+def read(resource_type: str, resource_id: str) -> Response:
+    _check_type(resource_type)
+    for kb in _knowledge_bases():
+        resource = kb.artifacts.read(resource_type, resource_id)
+        if resource is not None:
+            return _fhir_response(resource)
+    raise FhirError(404, "not-found", f"{resource_type}/{resource_id} is not known")
+
+
+@bp.get("/ValueSet/<resource_id>/$expand")
+def expand(resource_id: str) -> Response:
+    for kb in _knowledge_bases():
+        try:
+            return _fhir_response(kb.terminology.expand(resource_id))
+        except UnknownValueSet:
+            continue
+    raise FhirError(404, "not-found", f"ValueSet/{resource_id} is not known")
+
+
+@bp.post("/PlanDefinition/<resource_id>/$apply")
+def apply_plan(resource_id: str) -> Response:
+    """``$apply`` -> RequestGroup, from a ``Parameters`` body (``subject``, ``data``, optional ``hook``,
+    ``context`` as a JSON object in ``valueString``, ``language``)."""
+    args = _apply_arguments()
+    for kb in _knowledge_bases():
+        plan = next((p for p in kb.plans() if p.id == resource_id), None)
+        if plan is None:
+            continue
+        if args["hook"] and args["hook"] != plan.hook:
+            raise FhirError(400, "invalid", f"PlanDefinition/{resource_id} answers {plan.hook}, not {args['hook']}")
+        return _apply(kb.apply_plan, resource_id, args)
+    raise FhirError(404, "not-found", f"PlanDefinition/{resource_id} is not known")
+
+
+@bp.post("/ActivityDefinition/<resource_id>/$apply")
+def apply_activity(resource_id: str) -> Response:
+    args = _apply_arguments()
+    for kb in _knowledge_bases():
+        try:
+            return _apply(kb.apply_activity, resource_id, args)
+        except UnknownArtifact:
+            continue
+    raise FhirError(404, "not-found", f"ActivityDefinition/{resource_id} is not known")
+
+
+def _apply(operation: Any, resource_id: str, args: dict[str, Any]) -> Response:
+    try:
+        result = operation(
+            resource_id,
+            subject=args["subject"],
+            data=args["data"],
+            context=args["context"],
+            base_url=urls.base_url(),
+            language=args["language"],
+        )
+    except ExpressionError as exc:
+        raise FhirError(400, "processing", f"could not apply to this data: {exc}") from None
+    return _fhir_response(result)
+
+
+def _apply_arguments() -> dict[str, Any]:
+    """Read the ``$apply`` Parameters body; 400 naming the parameter at fault."""
+    body = request.get_json(force=True, silent=True)
+    if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
+        raise FhirError(400, "invalid", "the body must be a FHIR Parameters resource")
+    params: dict[str, dict[str, Any]] = {}
+    for parameter in body.get("parameter") or []:
+        if isinstance(parameter, dict) and isinstance(parameter.get("name"), str):
+            params.setdefault(parameter["name"], parameter)
+    subject = params.get("subject", {})
+    subject_ref = subject.get("valueString") or (subject.get("valueReference") or {}).get("reference")
+    if not isinstance(subject_ref, str) or not subject_ref.rpartition("/")[2]:
+        raise FhirError(400, "required", "parameter subject (valueString or valueReference to the Patient) is required")
+    if subject_ref.count("/") > 1 or (subject_ref.count("/") == 1 and not subject_ref.startswith("Patient/")):
+        raise FhirError(400, "invalid", "parameter subject must be Patient/<id> or the patient id")
+    data = params.get("data", {}).get("resource")
+    if data is not None and (not isinstance(data, dict) or data.get("resourceType") != "Bundle"):
+        raise FhirError(400, "invalid", "parameter data must carry a Bundle resource")
+    context = _json_object(params.get("context", {}).get("valueString"))
+    hook = params.get("hook", {}).get("valueString") or params.get("hook", {}).get("valueCode")
+    language = params.get("language", {}).get("valueCode") or "en"
+    return {
+        "subject": subject_ref,
+        "data": [data] if data else [],
+        "context": context,
+        "hook": hook,
+        "language": language,
+    }
+
+
+def _json_object(text: Any) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text) if isinstance(text, str) else None
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise FhirError(400, "invalid", "parameter context must be a JSON object in valueString")
+    return value

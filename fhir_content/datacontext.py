@@ -1,0 +1,127 @@
+"""The per-request data index: prefetched resources by type and by value set.
+
+Built once per hook request, in one pass over the prefetch: searchset Bundles
+are unpacked, OperationOutcome entries (a client's way of saying a query
+failed) are skipped, and resources are de-duplicated by type and id. Each
+resource's coded element is looked up in the terminology's reverse index, so
+``resourcesIn('Condition', vs)`` is a dict lookup instead of a FHIRPath scan
+of the whole bundle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from fhir_content.terminology import Terminology
+
+# The element of each resource type that resourcesIn() matches against a value set.
+CODED_ELEMENTS: Mapping[str, str] = {
+    "Condition": "code",
+    "Observation": "code",
+    "DiagnosticReport": "code",
+    "Procedure": "code",
+    "ServiceRequest": "code",
+    "MedicationRequest": "medicationCodeableConcept",
+    "MedicationStatement": "medicationCodeableConcept",
+    "MedicationAdministration": "medicationCodeableConcept",
+    "AllergyIntolerance": "code",
+    "ImagingStudy": "procedureCode",
+    "Immunization": "vaccineCode",
+}
+
+
+def codings(value: Any) -> Iterable[Mapping[str, Any]]:
+    """Every Coding in a Coding, a CodeableConcept, or (nested) lists of them."""
+    if isinstance(value, list):
+        for item in value:
+            yield from codings(item)
+    elif isinstance(value, Mapping):
+        if "coding" in value:
+            yield from codings(value["coding"])
+        elif "code" in value:
+            yield value
+
+
+def bundle_resources(bundle: Any) -> list[dict[str, Any]]:
+    """The resources in a Bundle's entries (empty for anything else)."""
+    if not isinstance(bundle, Mapping) or bundle.get("resourceType") != "Bundle":
+        return []
+    entries = bundle.get("entry") or []
+    return [e["resource"] for e in entries if isinstance(e, Mapping) and isinstance(e.get("resource"), Mapping)]
+
+
+class DataView:
+    """Read-only view of one request's data, handed to FHIRPath functions and derived facts.
+
+    ``context`` is the hook context; ``patient`` the Patient resource (the one
+    named by ``context.patientId`` when several arrive) or ``None``;
+    ``draft_orders`` the resources in ``context.draftOrders``; ``selections``
+    those named by ``context.selections``. Draft orders are not part of
+    :meth:`resources`: an order being written is not yet part of the record.
+    """
+
+    def __init__(self, terminology: Terminology, context: Mapping[str, Any], prefetch: Mapping[str, Any]):
+        self._terminology = terminology
+        self.context = context
+        self._by_type: dict[str, list[dict[str, Any]]] = {}
+        self._seen: set[tuple[str, str]] = set()
+        for value in prefetch.values():
+            self._add(value)
+        self._by_value_set = self._index_by_value_set()
+        self.patient = self._pick_patient()
+        self.draft_orders = bundle_resources(context.get("draftOrders"))
+        selected = set(context.get("selections") or ())
+        self.selections = [r for r in self.draft_orders if f"{r.get('resourceType')}/{r.get('id')}" in selected]
+
+    def _add(self, value: Any) -> None:
+        if not isinstance(value, Mapping):
+            return
+        kind = value.get("resourceType")
+        if kind == "Bundle":
+            for resource in bundle_resources(value):
+                self._add(resource)
+            return
+        if not isinstance(kind, str) or kind == "OperationOutcome":
+            return
+        rid = value.get("id")
+        if isinstance(rid, str):
+            if (kind, rid) in self._seen:
+                return
+            self._seen.add((kind, rid))
+        self._by_type.setdefault(kind, []).append(value)  # type: ignore[arg-type]
+
+    def _index_by_value_set(self) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        index: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        keys_for = self._terminology.keys_for
+        for kind, element in CODED_ELEMENTS.items():
+            for resource in self._by_type.get(kind, ()):
+                keys: set[str] = set()
+                for coding in codings(resource.get(element)):
+                    keys |= keys_for(coding.get("system"), coding.get("code"))
+                for key in keys:
+                    index.setdefault((kind, key), []).append(resource)
+        return index
+
+    def _pick_patient(self) -> dict[str, Any] | None:
+        patients = self._by_type.get("Patient", [])
+        wanted = self.context.get("patientId")
+        return next((p for p in patients if p.get("id") == wanted), patients[0] if patients else None)
+
+    def resources(self, type_name: str) -> list[dict[str, Any]]:
+        """Every prefetched resource of a type."""
+        return list(self._by_type.get(type_name, ()))
+
+    def resources_in(self, type_name: str, vs_url: str) -> list[dict[str, Any]]:
+        """Resources of a type whose coded element has a coding in the value set.
+
+        Raises :class:`~fhir_content.terminology.UnknownValueSet` (a KeyError) for an unknown URL.
+        """
+        key = self._terminology.resolve(vs_url)
+        return list(self._by_value_set.get((type_name, key), ()))
+
+    def in_value_set(self, value: Any, vs_url: str) -> bool:
+        """True when any Coding in ``value`` (Coding, CodeableConcept or lists of them) is in the value set."""
+        key = self._terminology.resolve(vs_url)
+        keys_for = self._terminology.keys_for
+        return any(key in keys_for(c.get("system"), c.get("code")) for c in codings(value))
