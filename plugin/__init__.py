@@ -1,0 +1,31 @@
+"""The bone marrow edema (BME) content package.
+
+Clinical knowledge lives in FHIR artifacts under ``plugin/content`` (see
+docs/bme-content.md); MRI report reading in ``plugin/findings.py``; patient
+handouts in ``plugin/handouts``. The service finds this package through the
+``bme_cds.content`` entry point, which names :func:`provider`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cds_hooks.knowledge import KnowledgeProvider
+
+
+def provider() -> KnowledgeProvider:
+    """Load, validate, expand and compile the BME content once, with its derived facts and handouts.
+
+    Imports happen here, not at module import, so that importing ``plugin``
+    (e.g. for ``plugin.build_valuesets``) stays cheap and free of side effects.
+    """
+    from importlib.resources import files
+
+    from cds_hooks.knowledge import KnowledgeProvider
+    from fhir_content import KnowledgeBase
+    from plugin import findings
+    from plugin.handouts import Handouts
+
+    knowledge_base = KnowledgeBase.load(files("plugin") / "content", derived_facts=[findings.derive_facts])
+    return KnowledgeProvider(knowledge_base, handouts=Handouts())

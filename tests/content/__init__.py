@@ -1,0 +1,1 @@
+"""Golden patients and artifact tests for the BME content (plugin/content)."""
