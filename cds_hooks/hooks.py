@@ -85,12 +85,15 @@ def _require_json() -> None:
 def _read_body() -> bytes:
     """Read the body, refusing more than ``max_body_bytes`` even without a Content-Length.
 
-    For a chunked body Werkzeug's limited stream stops at the limit and only
+    A declared Content-Length over the limit is refused by Werkzeug before
+    reading. For a chunked body its limited stream stops at the limit and only
     raises on the *next* read (``get_data`` would silently return the first
-    ``max_body_bytes`` bytes), so the stream is read until it says it is done.
+    ``max_body_bytes`` bytes), so that stream is read until it says it is done.
     """
     chunks = []
     try:
+        if request.content_length is not None:
+            return request.get_data()
         while chunk := request.stream.read(_READ_CHUNK_BYTES):
             chunks.append(chunk)
         return b"".join(chunks)

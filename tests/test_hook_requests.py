@@ -229,6 +229,14 @@ def test_body_over_the_limit_is_413_before_auth(make_app):
     assert error_of(response)["message"] == "request body larger than 1000 bytes"
 
 
+@pytest.mark.parametrize(("spare", "status"), [(0, 200), (-1, 413)])
+def test_the_body_limit_is_inclusive(make_app, spare, status):
+    body = json.dumps(patient_view()).encode()
+    client = make_app(max_body_bytes=len(body) + spare).test_client()
+
+    assert post_raw(client, body).status_code == status
+
+
 def _chunked(body: bytes):
     """A generator body: requests sends it with Transfer-Encoding: chunked and no Content-Length."""
     for start in range(0, len(body), 512):
