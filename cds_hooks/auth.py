@@ -34,6 +34,9 @@ from cds_hooks.urls import public_url_for_request
 log = logging.getLogger(__name__)
 
 ALLOWED_ALGORITHMS = frozenset({"ES384", "RS384"})
+# CDS clients mint one short-lived token per call (the sandbox: 5 minutes). A longer
+# lifetime buys an attacker more time with a stolen token and keeps its jti row longer.
+MAX_TOKEN_LIFETIME_SECONDS = 3600
 REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "jti"]
 SANDBOX_PROFILE = Path(__file__).parent / "profiles" / "sandbox.json"
 QUERY_TOKEN_PARAMETERS = ("access_token", "token")
@@ -142,6 +145,8 @@ class Authenticator:
         jti = claims["jti"]
         if not isinstance(jti, str) or not jti:
             raise _refuse("jti must be a non-empty string")
+        if int(claims["exp"]) - int(claims["iat"]) > MAX_TOKEN_LIFETIME_SECONDS:
+            raise _refuse(f"token lifetime (exp - iat) exceeds {MAX_TOKEN_LIFETIME_SECONDS} seconds")
         self._claim(issuer.iss, jti, claims["exp"])
         return claims
 

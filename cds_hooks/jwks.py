@@ -29,7 +29,8 @@ from jwt.exceptions import PyJWKError
 log = logging.getLogger(__name__)
 
 MAX_JWKS_BYTES = 256 * 1024
-FETCH_TIMEOUT_SECONDS = (3.0, 5.0)  # connect, read
+FETCH_TIMEOUT_SECONDS = (3.0, 5.0)  # connect, each read
+MAX_FETCH_SECONDS = 10.0  # the whole download, so a trickling server cannot hold the key lock
 UNKNOWN_KID_REFRESH_SECONDS = 30.0
 MIN_RSA_BITS = 2048
 
@@ -162,6 +163,7 @@ class RemoteJwks:
         self._fetched_at = now
 
     def _download(self) -> bytes:
+        deadline = time.monotonic() + MAX_FETCH_SECONDS
         with requests.get(self.url, timeout=FETCH_TIMEOUT_SECONDS, stream=True, allow_redirects=False) as response:
             if response.status_code != 200:
                 raise ValueError(f"HTTP {response.status_code}")
@@ -170,4 +172,6 @@ class RemoteJwks:
                 body += chunk
                 if len(body) > MAX_JWKS_BYTES:
                     raise ValueError(f"larger than {MAX_JWKS_BYTES} bytes")
+                if time.monotonic() > deadline:
+                    raise ValueError(f"download took longer than {MAX_FETCH_SECONDS} seconds")
             return bytes(body)

@@ -13,6 +13,8 @@ import time
 
 import jwt
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -104,6 +106,8 @@ BAD_TOKENS = {
     "signed by a key the issuer does not own": (foreign_key_with_trusted_kid, "invalid signature"),
     "RS384 token presented under the ES384 kid": (lambda m: m.mint(URL, alg="RS384", kid="test-es384"), "algorithm"),
     "huge token": (lambda m: m.mint(URL, padding="x" * 9000), "too large"),
+    "lifetime of two days": (lambda m: m.mint(URL, exp=int(time.time()) + 2 * 86400), "lifetime"),
+    "exp far beyond any date": (lambda m: m.mint(URL, exp=10**20), "lifetime"),
     "not a JWT": (lambda m: "not.a.jwt", "malformed"),
 }
 
@@ -349,3 +353,37 @@ def test_unknown_kids_trigger_at_most_one_refresh_per_interval(httpserver, token
 def test_unusable_jwks_responses_yield_no_keys(respond, httpserver):
     respond(httpserver.expect_request("/jwks"))
     assert RemoteJwks(httpserver.url_for("/jwks"), cache_seconds=60).find("test-es384") is None
+
+
+# -- garbage in, 401 out ----------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+# Mostly-valid headers and claims with some fields replaced by arbitrary JSON, so the
+# generated tokens get deep into the checks before something is wrong.
+header_like = st.fixed_dictionaries(
+    {"alg": st.sampled_from(["ES384", "RS384"]) | json_values, "kid": st.just("test-es384") | json_values},
+    optional={"typ": st.just("JWT") | json_values, "jku": json_values, "crit": json_values},
+)
+claims_like = st.fixed_dictionaries(
+    {"iss": st.just(TEST_ISSUER) | json_values},
+    optional={
+        "aud": st.just(URL) | json_values,
+        "exp": st.integers(min_value=-(2**70), max_value=2**70) | json_values,
+        "iat": st.integers(min_value=-(2**70), max_value=2**70) | json_values,
+        "jti": json_values,
+    },
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(header=header_like, claims=claims_like, signature=st.binary(max_size=96))
+def test_any_malformed_token_is_a_401_never_a_crash(header, claims, signature, sqlite_settings, token_minter, tmp_path):
+    auth = authenticator_for(sqlite_settings, token_minter, tmp_path)
+    token = ".".join(_b64(json.dumps(part).encode()) for part in (header, claims)) + "." + _b64(signature)
+    with pytest.raises(ApiError) as raised:
+        auth.verify(bearer(token), URL)
+    assert raised.value.status == 401
