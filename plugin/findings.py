@@ -124,9 +124,10 @@ def derive_facts(view: DataView) -> dict[str, list[dict[str, Any]]]:
     findings: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []
     for report in _imaging_reports(view):
+        mentions = {text: find_mentions(text) for text in report.texts}
         if report.modality:
-            results.append(_imaging_result(view, report))
-        findings.extend(_unique(_text_findings(report)))
+            results.append(_imaging_result(view, report, mentions))
+        findings.extend(_unique(_finding(m, report) for text_mentions in mentions.values() for m in text_mentions))
     findings.extend(_coded_findings(view))
     return {"bmeFindings": _newest_first(findings), "imagingResults": _newest_first(results)}
 
@@ -301,19 +302,19 @@ def _date(resource: Mapping[str, Any]) -> str | None:
 # ---------------------------------------------------------------------------
 
 
-def _imaging_result(view: DataView, report: _Report) -> dict[str, Any]:
+def _imaging_result(view: DataView, report: _Report, mentions: Mapping[str, list[Mention]]) -> dict[str, Any]:
     """One imagingResults entry: modality, joint, laterality, negative/abnormal/unknown."""
     return _compact({
         "modality": report.modality,
         "joint": report.joint,
         "laterality": report.laterality,
-        "result": _result(view, report),
+        "result": _result(view, report, mentions),
         "source": report.source,
         "date": report.date,
     })
 
 
-def _result(view: DataView, report: _Report) -> str:
+def _result(view: DataView, report: _Report, mentions: Mapping[str, list[Mention]]) -> str:
     """Coded conclusion first (a BME code or SNOMED Normal/Abnormal), then the report text.
 
     The text read is the conclusion when there is one (it is the
@@ -326,17 +327,11 @@ def _result(view: DataView, report: _Report) -> str:
     if len(coded) == 1:
         return coded.pop()
     texts = [report.conclusion] if report.conclusion else list(report.texts)
-    results = {conclusion_result(text) for text in texts}
+    results = {conclusion_result(text, mentions.get(text)) for text in texts}
     for result in ("abnormal", "negative"):
         if result in results:
             return result
     return "unknown"
-
-
-def _text_findings(report: _Report) -> Iterator[dict[str, Any]]:
-    for text in report.texts:
-        for mention in find_mentions(text):
-            yield _finding(mention, report)
 
 
 def _finding(mention: Mention, report: _Report, coded: bool = False) -> dict[str, Any]:

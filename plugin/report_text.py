@@ -273,11 +273,6 @@ def _alternation(patterns: Iterable[str], prefix: str) -> re.Pattern[str]:
     return re.compile(r"(?<![\w-])(?:" + "|".join(parts) + r")(?![\w])", _FLAGS)
 
 
-def _bounded(pattern: str) -> str:
-    """Whole words only, except for a bare question mark."""
-    return pattern if pattern == r"\?" else rf"(?<![\w-])(?:{pattern})(?![\w])"
-
-
 def _row(match: re.Match[str], prefix: str) -> int:
     return int(next(name for name, value in match.groupdict().items() if value is not None)[len(prefix):])
 
@@ -326,7 +321,11 @@ _CUE_KINDS: tuple[tuple[str, list[tuple[str, str]]], ...] = (
 )
 _CUE_ROWS: list[tuple[str, str]] = [(kind, direction) for kind, rows in _CUE_KINDS for _, direction in rows]
 _CUE_RE = re.compile(
-    "|".join(rf"(?P<q{i}>{_bounded(p)})" for i, p in enumerate(p for _, rows in _CUE_KINDS for p, _ in rows)),
+    # One word-boundary check for all word cues (not one per cue), then the lone "?".
+    r"(?<![\w-])(?:"
+    + "|".join(rf"(?P<q{i}>{p})" for i, p in enumerate(p for _, rows in _CUE_KINDS for p, _ in rows) if p != r"\?")
+    + r")(?![\w])|"
+    + "|".join(rf"(?P<q{i}>{p})" for i, p in enumerate(p for _, rows in _CUE_KINDS for p, _ in rows) if p == r"\?"),
     _FLAGS,
 )
 
@@ -624,6 +623,8 @@ def _clause_of(clauses: Sequence[_Clause], position: int) -> _Clause:
 
 
 def _sentence_mentions(sentence: str) -> list[Mention]:
+    if not _TERM_RE.search(sentence):  # most report sentences never mention BME: one cheap scan
+        return []
     clauses = _clauses(sentence)
     anatomy = find_anatomy(sentence)
     terms = _terms(sentence, clauses, anatomy)
@@ -781,16 +782,17 @@ def _is_normal_statement(sentence: str) -> bool:
     return bool(_NEGATIVE_OPENING_RE.search(sentence) or _NORMAL_RE.search(sentence))
 
 
-def conclusion_result(text: str) -> str:
+def conclusion_result(text: str, mentions: Sequence[Mention] | None = None) -> str:
     """``negative``, ``abnormal`` or ``unknown`` for a study's conclusion text.
 
     Abnormal when BME is reported present or any sentence reports something
     that is not a normal statement; negative when every reporting sentence
     is normal ("Normal radiographs. No fracture."); unknown when the text
     says neither. Advice ("MRI may be considered if pain persists") and
-    context sections do not count.
+    context sections do not count. Pass ``mentions`` when the text was
+    already read with :func:`find_mentions`.
     """
-    if any(m.status == PRESENT for m in find_mentions(text)):
+    if any(m.status == PRESENT for m in (find_mentions(text) if mentions is None else mentions)):
         return "abnormal"
     normal = False
     for kind, part in sections(text):

@@ -218,3 +218,18 @@ def test_resource_without_id_has_no_source():
 def test_every_value_set_used_exists_in_the_content(url):
     urls = {json.loads(p.read_text())["url"] for p in CONTENT.glob("ValueSet-*.json")}
     assert url in urls
+
+
+def test_whole_mri_report_as_attachment():
+    """A full report written for this test: sections, soft-tissue edema, a repeated impression."""
+    text = (Path(__file__).with_name("mri-knee-report.txt")).read_text(encoding="utf-8")
+    out = facts(report("mri9", "30691-0", code={"coding": [{"system": LOINC, "code": "30691-0"}], "text": "MRI knee left"},
+                       effectiveDateTime="2024-04-15", presentedForm=[text_form(text)]))
+    place = {"joint": "knee", "laterality": "left", "term": "bone marrow edema",
+             "source": "DiagnosticReport/mri9", "date": "2024-04-15"}
+    assert out["bmeFindings"] == [
+        {"status": "present", "site": "femoral-condyle", **place},
+        {"status": "present", "site": "tibia", **place},
+    ]
+    assert out["imagingResults"] == [{"modality": "mri", "joint": "knee", "laterality": "left", "result": "abnormal",
+                                      "source": "DiagnosticReport/mri9", "date": "2024-04-15"}]
