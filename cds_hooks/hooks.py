@@ -39,7 +39,7 @@ def call_service(service_id: str) -> Response:
     if found is None:
         raise errors.ApiError(404, f"no CDS service with id {service_id!r}", code="not-found")
     _require_json()
-    raw = _read_body()
+    raw = read_body()
     provider, service = found
     return _answer(provider, service, raw)
 
@@ -82,7 +82,7 @@ def _require_json() -> None:
         raise errors.ApiError(415, "JSON must be sent as UTF-8", code="unsupported-media-type")
 
 
-def _read_body() -> bytes:
+def read_body() -> bytes:
     """Read the body, refusing more than ``max_body_bytes`` even without a Content-Length.
 
     A declared Content-Length over the limit is refused by Werkzeug before
