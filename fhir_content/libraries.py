@@ -34,9 +34,10 @@ def compile_library(artifact: Artifact, compiler: ExpressionCompiler, problems: 
     """Compile a Library's variables in the order written (a later one may use an earlier one)."""
     variables: list[Variable] = []
     names: set[str] = set()
-    for i, extension in enumerate(artifact.resource.get("extension") or []):
-        if extension.get("url") != VARIABLE_EXTENSION:
-            continue
+    extensions = [(i, e) for i, e in enumerate(artifact.resource.get("extension") or []) if e.get("url") == VARIABLE_EXTENSION]
+    if not extensions:
+        problems.add(artifact.file, "$.extension", f"no {VARIABLE_EXTENSION} extensions: the Library defines nothing")
+    for i, extension in extensions:
         path = json_path("$.extension", i, "valueExpression")
         element = extension.get("valueExpression") or {}
         name = element.get("name")
@@ -53,8 +54,6 @@ def compile_library(artifact: Artifact, compiler: ExpressionCompiler, problems: 
         expression = compiler.compile_element(element, artifact.file, path, raw=True)
         if expression is not None:
             variables.append(Variable(name, expression))
-    if not names:
-        problems.add(artifact.file, "$.extension", f"no {VARIABLE_EXTENSION} extensions: the Library defines nothing")
     return CompiledLibrary(artifact.key, tuple(variables))
 
 
