@@ -32,7 +32,7 @@ log = logging.getLogger("cds_hooks.access")
 
 METRICS_KEY = "bme_cds.metrics"
 REQUEST_ID_HEADER = "X-Request-ID"
-_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _HANDLER_MARK = "_bme_cds_handler"
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -72,11 +72,6 @@ def record_cards(service_id: str, cards: Iterable[Mapping[str, Any]]) -> None:
     g.card_count = count
 
 
-def request_id() -> str:
-    """The id of the current request (also sent back in ``X-Request-ID``)."""
-    return g.request_id
-
-
 def register(app: Flask) -> None:
     """Attach request ids, access logging and metrics to ``app``."""
     app.extensions[METRICS_KEY] = Metrics()
@@ -85,7 +80,7 @@ def register(app: Flask) -> None:
     @app.before_request
     def _start() -> None:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if _SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = incoming if _SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         g.request_started = time.perf_counter()
 
     @app.after_request

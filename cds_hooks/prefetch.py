@@ -30,7 +30,7 @@ from cds_hooks.hook_request import HookRequest
 log = logging.getLogger(__name__)
 
 _TOKEN = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
-_REFERENCE = re.compile(r"^[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}$")
+_REFERENCE = re.compile(r"[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}")
 # userId's resource type -> the user token it fills (spec: "Prefetch tokens identifying the user").
 USER_TOKENS = {
     "Practitioner": "userPractitionerId",
@@ -202,7 +202,7 @@ def _encode(value: Any) -> str | None:
         text = value
     else:
         return None
-    if _REFERENCE.match(text):
+    if _REFERENCE.fullmatch(text):
         encoded = text
     else:
         encoded = quote(text, safe="")

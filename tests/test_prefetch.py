@@ -103,6 +103,13 @@ def test_render_fills_tokens_and_reports_unfillable_ones():
     assert render("Medication/{{context.medication.id}}", tokens) is None
 
 
+def test_only_an_exact_reference_keeps_its_slash():
+    tokens = token_values({"userId": "Practitioner/abc\n", "patientId": "Patient/1 OR 1=1"})
+
+    assert tokens["context.userId"] == "Practitioner%2Fabc%0A"
+    assert tokens["context.patientId"] == "Patient%2F1%20OR%201%3D1"
+
+
 @pytest.mark.parametrize("value", ["..", ".", "Patient/..", "../Observation"])
 def test_values_that_would_change_the_path_are_encoded_or_refused(value):
     rendered = render("Patient/{{context.patientId}}", token_values({"patientId": value}))
