@@ -26,7 +26,7 @@ import logging
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
 import urllib3
@@ -320,7 +320,8 @@ def _is_next(link: Any) -> bool:
 
 
 def _has_dot_segment(path: str) -> bool:
-    return any(segment in (".", "..") for segment in path.split("/"))
+    """Whether a path has a ``.`` or ``..`` segment, also percent-encoded (servers may decode ``%2e%2e``)."""
+    return any(unquote(segment) in (".", "..") for segment in path.split("/"))
 
 
 def _allowlist_entry(entry: str) -> BaseUrl:

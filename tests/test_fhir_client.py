@@ -56,6 +56,7 @@ def paths(httpserver) -> list[str]:
         ("https://fhir.example.org/r4", "https://fhir.example.org.evil.test/r4", False),
         ("https://fhir.example.org/r4", "https://user:pw@fhir.example.org/r4", False),
         ("https://fhir.example.org/r4", "https://fhir.example.org/r4/../admin", False),
+        ("https://fhir.example.org/r4", "https://fhir.example.org/r4/%2e%2E/admin", False),
         ("https://fhir.example.org/r4", "https://fhir.example.org/r4?x=1", False),
         ("https://fhir.example.org/r4", "ftp://fhir.example.org/r4", False),
         ("https://fhir.example.org/r4", "http://fhir.example.org/r4", False),
