@@ -140,11 +140,17 @@ def derive_facts(view: DataView) -> dict[str, list[dict[str, Any]]]:
 def _imaging_reports(view: DataView) -> Iterator[_Report]:
     for resource_type in ("DiagnosticReport", "Observation"):
         for resource in view.resources(resource_type):
-            if resource.get("status") in SKIPPED_STATUSES:
+            if _skipped(resource):
                 continue
             report = _as_report(view, resource)
             if report is not None:
                 yield report
+
+
+def _skipped(resource: Mapping[str, Any]) -> bool:
+    """Entered in error or cancelled: not part of the record."""
+    status = resource.get("status")
+    return isinstance(status, str) and status in SKIPPED_STATUSES
 
 
 def _as_report(view: DataView, resource: Mapping[str, Any]) -> _Report | None:
@@ -223,6 +229,11 @@ def _joint_from_body_site(view: DataView, resource: Mapping[str, Any]) -> str | 
 # ---------------------------------------------------------------------------
 
 
+def _list(value: Any) -> list[Any]:
+    """A repeating element as a list (anything else: empty), so odd JSON never breaks a request."""
+    return value if isinstance(value, list) else []
+
+
 def _concept_texts(value: Any) -> Iterator[str]:
     """``text`` and coding ``display`` of a CodeableConcept (or a list of them)."""
     concepts = value if isinstance(value, list) else [value]
@@ -240,7 +251,7 @@ def _titles(resource: Mapping[str, Any]) -> Iterator[str]:
     """Where a report says what was imaged: code, bodySite, attachment titles."""
     yield from _concept_texts(resource.get("code"))
     yield from _concept_texts(resource.get("bodySite"))
-    for form in resource.get("presentedForm") or ():
+    for form in _list(resource.get("presentedForm")):
         if isinstance(form, Mapping) and isinstance(form.get("title"), str):
             yield form["title"]
 
@@ -250,10 +261,10 @@ def _texts(resource: Mapping[str, Any]) -> Iterator[str]:
     for key in ("conclusion", "valueString"):
         if isinstance(resource.get(key), str):
             yield resource[key][:MAX_TEXT_CHARS]
-    for note in resource.get("note") or ():
+    for note in _list(resource.get("note")):
         if isinstance(note, Mapping) and isinstance(note.get("text"), str):
             yield note["text"][:MAX_TEXT_CHARS]
-    for form in resource.get("presentedForm") or ():
+    for form in _list(resource.get("presentedForm")):
         text = _plain_text_attachment(form)
         if text:
             yield text
@@ -360,7 +371,7 @@ def _coded_findings(view: DataView) -> Iterator[dict[str, Any]]:
                                    ("DiagnosticReport", "conclusionCode")):
         for resource in view.resources(resource_type):
             value = resource.get(element)
-            if not value or resource.get("status") in SKIPPED_STATUSES:
+            if not value or _skipped(resource):
                 continue
             if not view.in_value_set(value, BME_FINDING_VALUE_SET):
                 continue
