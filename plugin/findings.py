@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from fhir_content.datacontext import codings
 from plugin.report_text import (
     NEGATED,
     PRESENT,
@@ -166,16 +167,14 @@ def _as_report(view: DataView, resource: Mapping[str, Any]) -> _Report | None:
         modality = _modality_from_text(title) or _modality_from_text(" ".join(texts))
     if joint is None:
         joint = _joint_from_body_site(view, resource) or _joint_from_text(title) or _joint_from_text(" ".join(texts))
-    kind = resource.get("resourceType")
-    rid = resource.get("id")
     return _Report(
-        source=f"{kind}/{rid}" if isinstance(rid, str) and rid else None,
+        source=_source(resource),
         date=_date(resource),
         modality=modality,
         joint=joint,
         laterality=laterality_in(title) if title else None,
         texts=texts,
-        conclusion=resource.get("conclusion") if isinstance(resource.get("conclusion"), str) else None,
+        conclusion=_capped(resource.get("conclusion")),
         resource=resource,
     )
 
@@ -189,19 +188,8 @@ def _coded_modality(view: DataView, code: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _codings(value: Any) -> Iterator[Mapping[str, Any]]:
-    if isinstance(value, list):
-        for item in value:
-            yield from _codings(item)
-    elif isinstance(value, Mapping):
-        if isinstance(value.get("coding"), list):
-            yield from _codings(value["coding"])
-        elif "code" in value:
-            yield value
-
-
 def _has_category(resource: Mapping[str, Any]) -> bool:
-    return any((c.get("system"), c.get("code")) in IMAGING_CATEGORIES for c in _codings(resource.get("category")))
+    return any(_key(c) in IMAGING_CATEGORIES for c in codings(resource.get("category")))
 
 
 def _modality_from_text(text: str) -> str | None:
@@ -229,6 +217,23 @@ def _joint_from_body_site(view: DataView, resource: Mapping[str, Any]) -> str | 
 # ---------------------------------------------------------------------------
 
 
+def _key(coding: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(system, code) of a well-formed Coding."""
+    system, code = coding.get("system"), coding.get("code")
+    return (system, code) if isinstance(system, str) and isinstance(code, str) else None
+
+
+def _capped(value: Any) -> str | None:
+    """A string element cut to the size we read; None for anything else."""
+    return value[:MAX_TEXT_CHARS] if isinstance(value, str) else None
+
+
+def _source(resource: Mapping[str, Any]) -> str | None:
+    """``Type/id`` of a resource, when it has an id."""
+    rid = resource.get("id")
+    return f"{resource.get('resourceType')}/{rid}" if isinstance(rid, str) and rid else None
+
+
 def _list(value: Any) -> list[Any]:
     """A repeating element as a list (anything else: empty), so odd JSON never breaks a request."""
     return value if isinstance(value, list) else []
@@ -242,7 +247,7 @@ def _concept_texts(value: Any) -> Iterator[str]:
             continue
         if isinstance(concept.get("text"), str):
             yield concept["text"]
-        for coding in _codings(concept):
+        for coding in codings(concept):
             if isinstance(coding.get("display"), str):
                 yield coding["display"]
 
@@ -259,11 +264,13 @@ def _titles(resource: Mapping[str, Any]) -> Iterator[str]:
 def _texts(resource: Mapping[str, Any]) -> Iterator[str]:
     """Free text that may report findings, each capped in size."""
     for key in ("conclusion", "valueString"):
-        if isinstance(resource.get(key), str):
-            yield resource[key][:MAX_TEXT_CHARS]
+        text = _capped(resource.get(key))
+        if text:
+            yield text
     for note in _list(resource.get("note")):
-        if isinstance(note, Mapping) and isinstance(note.get("text"), str):
-            yield note["text"][:MAX_TEXT_CHARS]
+        text = _capped(note.get("text")) if isinstance(note, Mapping) else None
+        if text:
+            yield text
     for form in _list(resource.get("presentedForm")):
         text = _plain_text_attachment(form)
         if text:
@@ -334,7 +341,7 @@ def _result(view: DataView, report: _Report, mentions: Mapping[str, list[Mention
     conclusion_code = report.resource.get("conclusionCode")
     if conclusion_code and view.in_value_set(conclusion_code, BME_FINDING_VALUE_SET):
         return "abnormal"
-    coded = {RESULT_CODES[key] for c in _codings(conclusion_code) if (key := (c.get("system"), c.get("code"))) in RESULT_CODES}
+    coded = {RESULT_CODES[key] for c in codings(conclusion_code) if (key := _key(c)) in RESULT_CODES}
     if len(coded) == 1:
         return coded.pop()
     texts = [report.conclusion] if report.conclusion else list(report.texts)
@@ -385,9 +392,7 @@ def _coded_report(view: DataView, resource: Mapping[str, Any]) -> _Report:
     report = _as_report(view, resource)
     if report is not None:
         return report
-    rid = resource.get("id")
-    return _Report(f"{resource.get('resourceType')}/{rid}" if isinstance(rid, str) and rid else None,
-                   _date(resource), None, None, None, (), None, resource)
+    return _Report(_source(resource), _date(resource), None, None, None, (), None, resource)
 
 
 def _coded_place(view: DataView, resource: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:

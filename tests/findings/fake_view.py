@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from fhir_content.datacontext import codings
+
 LOINC = "http://loinc.org"
 CPT = "http://www.ama-assn.org/go/cpt"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -48,17 +50,6 @@ VALUE_SETS: dict[str, set[tuple[str, str]]] = {
 }
 
 
-def _codings(value: Any) -> Iterable[Mapping[str, Any]]:
-    if isinstance(value, list):
-        for item in value:
-            yield from _codings(item)
-    elif isinstance(value, Mapping):
-        if "coding" in value:
-            yield from _codings(value["coding"])
-        elif "code" in value:
-            yield value
-
-
 class FakeView:
     """``resources``, ``resources_in``, ``in_value_set``, ``context`` and ``patient`` over plain dicts."""
 
@@ -76,4 +67,5 @@ class FakeView:
 
     def in_value_set(self, value: Any, vs_url: str) -> bool:
         members = self._value_sets[vs_url]
-        return any((c.get("system"), c.get("code")) in members for c in _codings(value))
+        return any((c.get("system"), c.get("code")) in members for c in codings(value)
+                   if isinstance(c.get("system"), str) and isinstance(c.get("code"), str))

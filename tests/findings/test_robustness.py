@@ -39,10 +39,13 @@ def test_find_mentions_never_raises_and_uses_the_vocabulary(text):
 }))
 def test_derive_facts_survives_malformed_resources(fields):
     imaging_code = {"coding": [{"system": LOINC, "code": "30691-0"}]}
+    odd_coding = {"coding": [{"system": ["x"], "code": {"y": 1}}, {"system": "http://snomed.info/sct", "code": ["1"]}]}
     resources = [
         {"resourceType": "DiagnosticReport", **fields},
         {"resourceType": "DiagnosticReport", **fields, "code": imaging_code},
         {"resourceType": "Observation", **fields, "code": imaging_code},
+        {"resourceType": "DiagnosticReport", **fields, "code": imaging_code, "category": [odd_coding],
+         "conclusionCode": [odd_coding]},
     ]
     out = derive_facts(FakeView(resources))
     for entry in out["bmeFindings"] + out["imagingResults"]:
