@@ -104,7 +104,7 @@ def test_an_uncertain_finding_is_called_uncertain(cards_by_case):
 
 def test_education_card_names_the_cause_and_words_nsaids_by_the_cautions_found(cards_by_case):
     with_warfarin = only_card(cards_by_case, "pv-osteoporosis-warfarin")["detail"]
-    assert "Condition on record that can cause BME: Osteoporosis" in with_warfarin
+    assert "Condition(s) on record that can cause BME: Osteoporosis" in with_warfarin
     assert "NSAID caution for this patient: anticoagulant use" in with_warfarin
     without_caution = only_card(cards_by_case, "pv-oa-knee-snomed")["detail"]
     assert "Osteoarthritis of knee" in without_caution
