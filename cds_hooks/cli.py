@@ -7,6 +7,7 @@ run in one directory agree on the database and the instance directory.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from typing import Any
 
@@ -30,7 +31,28 @@ SANDBOX_WARNING = (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _MainGroup(click.Group):
+    """The command group, with ``validate`` and ``apply`` imported only when used.
+
+    Those two come from the content engine's CLI module (``cds_hooks.cli_content``),
+    which loads the whole engine and its code tables: seconds that ``dev-token``
+    should not pay. They are listed only when that module is installed.
+    """
+
+    LAZY_COMMANDS = {"validate": "validate_command", "apply": "apply_command"}
+    LAZY_MODULE = "cds_hooks.cli_content"
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        lazy = list(self.LAZY_COMMANDS) if importlib.util.find_spec(self.LAZY_MODULE) else []
+        return sorted([*super().list_commands(ctx), *lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.LAZY_COMMANDS and importlib.util.find_spec(self.LAZY_MODULE):
+            return getattr(importlib.import_module(self.LAZY_MODULE), self.LAZY_COMMANDS[cmd_name])
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_MainGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="bme-cds")
 def main() -> None:
     """bme-cds: a CDS Hooks 2.0.1 service for bone marrow edema guidance."""
@@ -170,16 +192,3 @@ class _GunicornServer(BaseApplication):
 
         observability.configure_logging(self.settings.log_format)
         return create_app(self.settings)
-
-
-def _register_content_commands() -> None:
-    """``validate`` and ``apply`` come from the content engine's CLI module when it is installed."""
-    if importlib.util.find_spec("cds_hooks.cli_content") is None:
-        return
-    from cds_hooks.cli_content import apply_command, validate_command
-
-    main.add_command(validate_command, "validate")
-    main.add_command(apply_command, "apply")
-
-
-_register_content_commands()

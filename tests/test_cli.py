@@ -28,6 +28,12 @@ def invoke(args: list[str], **env: str):
     return CliRunner().invoke(main, args, env={f"BME_CDS_{k.upper()}": v for k, v in env.items()})
 
 
+def test_the_content_commands_are_part_of_bme_cds():
+    listing = invoke(["--help"]).output
+    assert "validate" in listing and "apply" in listing
+    assert invoke(["validate", "--help"]).exit_code == 0
+
+
 # -- dev-token ------------------------------------------------------------------------------
 
 
@@ -115,8 +121,8 @@ def _wait_until_healthy(base_url: str, process: subprocess.Popen, stderr: Path) 
         try:
             if requests.get(base_url + "/healthz", timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
-            pass
+        except requests.RequestException:
+            pass  # not listening yet, or the worker is still booting
         time.sleep(0.2)
     pytest.fail(f"bme-cds serve did not become healthy:\n{stderr.read_text()[-3000:]}")
 
