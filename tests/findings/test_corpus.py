@@ -12,16 +12,12 @@ MINIMUM = 0.95
 GATED_LABELS = (*STATUSES, "site", "laterality")
 
 
-def test_corpus_is_large_and_covers_every_status():
-    corpus = load_corpus()
-    assert len(corpus) >= 150
-    statuses = {m.status for example in corpus for m in example.expected}
-    assert statuses == set(STATUSES)
-    assert sum(1 for example in corpus if not example.expected) >= 20  # sentences that must give nothing
-
-
 def test_precision_and_recall_per_label(capsys, record_property):
     corpus = load_corpus()
+    # The bar means something only on a corpus of this size that has every status and negatives.
+    assert len(corpus) >= 150
+    assert {m.status for example in corpus for m in example.expected} == set(STATUSES)
+    assert sum(1 for example in corpus if not example.expected) >= 20
     scores, errors = evaluate(corpus)
     report = table(scores)
     with capsys.disabled():
