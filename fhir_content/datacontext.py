@@ -68,39 +68,45 @@ class DataView:
         self._seen: set[tuple[str, str]] = set()
         for value in prefetch.values():
             self._add(value)
-        self._by_value_set = self._index_by_value_set()
+        self._by_value_set: dict[str, dict[str, list[dict[str, Any]]]] = {}
         self.patient = self._pick_patient()
         self.draft_orders = bundle_resources(context.get("draftOrders"))
         selected = set(context.get("selections") or ())
         self.selections = [r for r in self.draft_orders if f"{r.get('resourceType')}/{r.get('id')}" in selected]
 
     def _add(self, value: Any) -> None:
-        if not isinstance(value, Mapping):
+        if not isinstance(value, dict):
             return
         kind = value.get("resourceType")
         if kind == "Bundle":
             for resource in bundle_resources(value):
                 self._add(resource)
-            return
-        if not isinstance(kind, str) or kind == "OperationOutcome":
-            return
-        rid = value.get("id")
-        if isinstance(rid, str):
-            if (kind, rid) in self._seen:
-                return
-            self._seen.add((kind, rid))
-        self._by_type.setdefault(kind, []).append(value)  # type: ignore[arg-type]
+        elif isinstance(kind, str) and kind != "OperationOutcome":
+            rid = value.get("id")
+            if isinstance(rid, str):
+                if (kind, rid) in self._seen:
+                    return
+                self._seen.add((kind, rid))
+            self._by_type.setdefault(kind, []).append(value)
 
-    def _index_by_value_set(self) -> dict[tuple[str, str], list[dict[str, Any]]]:
-        index: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        keys_for = self._terminology.keys_for
-        for kind, element in CODED_ELEMENTS.items():
-            for resource in self._by_type.get(kind, ()):
-                keys: set[str] = set()
-                for coding in codings(resource.get(element)):
-                    keys |= keys_for(coding.get("system"), coding.get("code"))
-                for key in keys:
-                    index.setdefault((kind, key), []).append(resource)
+    def _value_set_index(self, kind: str) -> dict[str, list[dict[str, Any]]]:
+        """Value-set key -> resources of one type, built on the first ``resourcesIn`` for that type."""
+        index = self._by_value_set.get(kind)
+        if index is not None:
+            return index
+        index = {}
+        element, keys_for = CODED_ELEMENTS[kind], self._terminology.keys_for
+        for resource in self._by_type.get(kind, ()):
+            value = resource.get(element)
+            concepts = (value,) if isinstance(value, dict) else value if isinstance(value, list) else ()
+            keys: set[str] = set()
+            for concept in concepts:
+                for coding in (concept.get("coding") or ()) if isinstance(concept, dict) else ():
+                    if isinstance(coding, dict):
+                        keys.update(keys_for(coding.get("system"), coding.get("code")))
+            for key in keys:
+                index.setdefault(key, []).append(resource)
+        self._by_value_set[kind] = index
         return index
 
     def _pick_patient(self) -> dict[str, Any] | None:
@@ -118,7 +124,9 @@ class DataView:
         Raises :class:`~fhir_content.terminology.UnknownValueSet` (a KeyError) for an unknown URL.
         """
         key = self._terminology.resolve(vs_url)
-        return list(self._by_value_set.get((type_name, key), ()))
+        if type_name not in CODED_ELEMENTS:
+            return []
+        return list(self._value_set_index(type_name).get(key, ()))
 
     def in_value_set(self, value: Any, vs_url: str) -> bool:
         """True when any Coding in ``value`` (Coding, CodeableConcept or lists of them) is in the value set."""

@@ -40,6 +40,7 @@ _SYSTEM_ALIASES = {
 }
 _ICD_SYSTEMS = (ICD10CM, ICD10)
 _ICD_FILTER_OPS = ("is-a", "descendent-of")
+_LOOKUP_MEMO_LIMIT = 100_000  # distinct raw codings remembered; bounded so memory stays flat
 
 
 class UnknownValueSet(KeyError):
@@ -215,6 +216,7 @@ class Terminology:
             for concept in concepts:
                 reverse.setdefault(concept.key, set()).add(key)
         self._reverse = {k: frozenset(v) for k, v in reverse.items()}
+        self._lookups: dict[tuple[Any, Any], frozenset[str]] = {}
         self._expanded_at = datetime.now(UTC).isoformat(timespec="seconds")
 
     @classmethod
@@ -245,9 +247,24 @@ class Terminology:
         return self._expansions[self.resolve(url_or_id)]
 
     def keys_for(self, system: Any, code: Any) -> frozenset[str]:
-        """Keys of every value set holding this coding (empty for an unknown or malformed coding)."""
+        """Keys of every value set holding this coding (empty for an unknown or malformed coding).
+
+        Answers are memoised by the raw (system, code) as sent, so the
+        normalisation runs once per distinct spelling, not once per resource.
+        """
+        raw = (system, code)
+        try:
+            return self._lookups[raw]
+        except KeyError:
+            pass
+        except TypeError:  # unhashable junk in a coding
+            return frozenset()
         key = coding_key(system, code)
-        return self._reverse.get(key, frozenset()) if key else frozenset()
+        found = self._reverse.get(key, frozenset()) if key else frozenset()
+        if len(self._lookups) >= _LOOKUP_MEMO_LIMIT:
+            self._lookups.clear()
+        self._lookups[raw] = found
+        return found
 
     def contains(self, vs_url: str, system: str, code: str) -> bool:
         return self.resolve(vs_url) in self.keys_for(system, code)
