@@ -155,10 +155,11 @@ def auth_settings(store_settings: Settings, token_minter: TokenMinter, tmp_path)
 
 @pytest.fixture
 def make_feedback_app(make_app, store):
-    """``make_app`` on this backend's test database, serving the static test services, with these settings."""
+    """``make_app`` with exactly these settings (this backend's test database), serving the static test services."""
 
-    def make(settings: Settings) -> Flask:
-        return make_app([StaticServicesProvider()], **{f.name: getattr(settings, f.name) for f in fields(Settings)})
+    def make(settings: Settings, providers: Sequence[ContentProvider] | None = None) -> Flask:
+        providers = [StaticServicesProvider()] if providers is None else providers
+        return make_app(providers, **{f.name: getattr(settings, f.name) for f in fields(Settings)})
 
     return make
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from sqlalchemy import select
 
 from cds_hooks.app import create_app
 from cds_hooks.store.schema import Feedback, IssuedCard
+from support.providers import CannedProvider
 from support.store_auth import (
     OTHER_SERVICE_ID,
     SERVICE_ID,
@@ -197,3 +199,45 @@ def test_two_hundred_concurrent_posts_are_all_stored(make_feedback_app, auth_set
     assert statuses == [200] * 200
     assert row_counts(store)["feedback"] == 200
     assert row_counts(store)["seen_jti"] == 200
+
+
+def test_feedback_round_trip_on_cards_from_an_authenticated_hook_call(make_feedback_app, auth_settings, token_minter, store):
+    card_uuid, suggestion_uuid = str(uuid.uuid4()), str(uuid.uuid4())
+    card = {
+        "uuid": card_uuid,
+        "summary": "Consider an MRI",
+        "indicator": "info",
+        "source": {"label": "Test", "topic": {"system": "http://example.org/topics", "code": "mri", "display": "MRI"}},
+        "selectionBehavior": "at-most-one",
+        "suggestions": [
+            {
+                "uuid": suggestion_uuid,
+                "label": "Order an MRI",
+                "actions": [
+                    {
+                        "type": "create",
+                        "description": "Propose an MRI",
+                        "resource": {"resourceType": "ServiceRequest", "status": "draft", "intent": "proposal",
+                                     "subject": {"reference": "Patient/example"}},
+                    }
+                ],
+            }
+        ],
+    }
+    client = make_feedback_app(auth_settings, [CannedProvider([card])]).test_client()
+    hook_url = "http://localhost/cds-services/canned"
+    hook_body = {
+        "hook": "patient-view",
+        "hookInstance": str(uuid.uuid4()),
+        "context": {"userId": "Practitioner/example", "patientId": "example"},
+    }
+    answer = client.post(hook_url, json=hook_body, headers={"Authorization": f"Bearer {token_minter.mint(hook_url)}"})
+    assert answer.status_code == 200, answer.get_json()
+    assert [c["uuid"] for c in answer.get_json()["cards"]] == [card_uuid]
+
+    feedback = feedback_body(card_uuid, "accepted", acceptedSuggestions=[{"id": suggestion_uuid}])
+    token = token_minter.mint(hook_url + "/feedback")
+    response = client.post(hook_url + "/feedback", json=feedback, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.get_json()
+    [row] = stored_feedback(store)
+    assert (row.card_uuid, row.accepted_suggestions) == (card_uuid, [suggestion_uuid])
