@@ -16,7 +16,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -41,9 +40,6 @@ class DevKey:
     @property
     def public_key(self) -> ec.EllipticCurvePublicKey:
         return self.private_key.public_key()
-
-    def public_jwk(self) -> dict[str, Any]:
-        return {**_public_jwk_members(self.public_key), "kid": self.kid, "use": "sig", "alg": DEV_ALGORITHM}
 
     def mint_token(self, audience: str, ttl_seconds: int = DEFAULT_TTL_SECONDS, now: float | None = None) -> str:
         """A CDS Hooks client JWT for ``audience`` (the exact URL to be called), with a fresh ``jti``."""
