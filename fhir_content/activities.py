@@ -67,7 +67,7 @@ class CompiledActivity:
         if subject:
             resource[shape.subject] = {"reference": subject}
         for dynamic in self.dynamic_values:
-            values = to_json(dynamic.expression.evaluate(scope))
+            values = [v for v in to_json(dynamic.expression.evaluate(scope)) if v not in ("", None, [], {})]
             try:
                 dynamic.path.assign(resource, values)
             except PathError as exc:

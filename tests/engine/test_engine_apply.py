@@ -60,9 +60,17 @@ def test_dynamic_values_with_dotted_paths_and_indexes(load):
 
 
 def test_empty_dynamic_value_writes_nothing(load):
-    kb = load(activity("a", dynamicValue=[dynamic("reasonReference[0].reference", "resources('Condition').first().select('Condition/' + id)")]))
+    kb = load(
+        activity(
+            "a",
+            dynamicValue=[
+                dynamic("reasonReference[0].reference", "resources('Condition').first().select('Condition/' + id)"),
+                dynamic("patientInstruction", "''"),
+            ],
+        )
+    )
     resource = valid(kb.apply_activity("a", subject="p1", data=[]))
-    assert "reasonReference" not in resource
+    assert "reasonReference" not in resource and "patientInstruction" not in resource
 
 
 def test_misspelled_dynamic_value_path_is_a_load_problem(load):
