@@ -10,7 +10,7 @@ of the whole bundle.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from fhir_content.terminology import Terminology
@@ -31,16 +31,21 @@ CODED_ELEMENTS: Mapping[str, str] = {
 }
 
 
-def codings(value: Any) -> Iterable[Mapping[str, Any]]:
-    """Every Coding in a Coding, a CodeableConcept, or (nested) lists of them."""
+def codings(value: Any) -> list[dict[str, Any]]:
+    """Every Coding in a Coding, a CodeableConcept, or (nested) lists of them; malformed parts are skipped.
+
+    Called for every coded resource of a request, so the common shape (one
+    CodeableConcept) takes a fast path; request data is parsed JSON, so
+    ``dict`` and ``list`` are the only containers.
+    """
+    if isinstance(value, dict):
+        inner = value.get("coding")
+        if isinstance(inner, list):
+            return [c for c in inner if isinstance(c, dict)]
+        return [value] if inner is None and "code" in value else []
     if isinstance(value, list):
-        for item in value:
-            yield from codings(item)
-    elif isinstance(value, Mapping):
-        if "coding" in value:
-            yield from codings(value["coding"])
-        elif "code" in value:
-            yield value
+        return [coding for item in value for coding in codings(item)]
+    return []
 
 
 def bundle_resources(bundle: Any) -> list[dict[str, Any]]:
@@ -97,13 +102,9 @@ class DataView:
         index = {}
         element, keys_for = CODED_ELEMENTS[kind], self._terminology.keys_for
         for resource in self._by_type.get(kind, ()):
-            value = resource.get(element)
-            concepts = (value,) if isinstance(value, dict) else value if isinstance(value, list) else ()
             keys: set[str] = set()
-            for concept in concepts:
-                for coding in (concept.get("coding") or ()) if isinstance(concept, dict) else ():
-                    if isinstance(coding, dict):
-                        keys.update(keys_for(coding.get("system"), coding.get("code")))
+            for coding in codings(resource.get(element)):
+                keys.update(keys_for(coding.get("system"), coding.get("code")))
             for key in keys:
                 index.setdefault(key, []).append(resource)
         self._by_value_set[kind] = index

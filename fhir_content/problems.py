@@ -8,7 +8,7 @@ problem at once instead of stopping at the first.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -49,9 +49,6 @@ class Problems:
 
     def add(self, file: str, path: str, message: str) -> None:
         self._items.append(Problem(file, path, message))
-
-    def __iter__(self) -> Iterator[Problem]:
-        return iter(self._items)
 
     def __len__(self) -> int:
         return len(self._items)
