@@ -24,9 +24,9 @@ ACTION_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/action-type"
 EVIDENCE_LABEL = "**Why this card:**"
 
 
-def patient_reference(patient_id: str | None) -> str | None:
-    """``Patient/<id>`` from a bare id or an existing ``Patient/<id>`` reference."""
-    if not patient_id:
+def patient_reference(patient_id: Any) -> str | None:
+    """``Patient/<id>`` from a bare id or an existing ``Patient/<id>`` reference (``None`` without one)."""
+    if not isinstance(patient_id, str) or not patient_id:
         return None
     return patient_id if "/" in patient_id else f"Patient/{patient_id}"
 

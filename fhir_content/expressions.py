@@ -4,10 +4,11 @@ fhirpathpy's own parser ignores syntax errors (it parses ``resources(`` without
 complaint), so expressions are first parsed here with an error listener that
 raises and a check that the whole text was consumed. The parse tree is then
 checked statically: every function exists, and every value-set URL written as
-a string literal in ``resourcesIn`` / ``inValueSet`` names a loaded ValueSet.
+a string literal in ``resourcesIn`` / ``inValueSet`` / ``whereCodeIn`` names a
+loaded ValueSet.
 
-The three functions added to FHIRPath (``resources``, ``resourcesIn``,
-``inValueSet``) answer from the per-request :class:`~fhir_content.datacontext.DataView`.
+The functions added to FHIRPath (``resources``, ``resourcesIn``,
+``inValueSet``, ``whereCodeIn``) answer from the per-request :class:`~fhir_content.datacontext.DataView`.
 fhirpathpy's user functions cannot see the evaluation context, so the view of
 the request being evaluated is held in a :class:`contextvars.ContextVar` (safe
 across threads). fhirpathpy also resets module-global constants (``today()``,
@@ -66,12 +67,18 @@ def _in_value_set(inputs: list, vs_url: str) -> bool:
     return _view().in_value_set(inputs, vs_url)
 
 
+def _where_code_in(inputs: list, vs_url: str) -> list[dict]:
+    return _view().where_code_in(inputs, vs_url)
+
+
 # fhirpathpy user invocation table: fn(inputs, *args), argument types by arity.
 _FUNCTIONS: dict[str, dict[str, Any]] = {
     "resources": {"fn": _resources, "arity": {1: ["String"]}},
     "resourcesIn": {"fn": _resources_in, "arity": {2: ["String", "String"]}},
     "inValueSet": {"fn": _in_value_set, "arity": {1: ["String"]}},
+    "whereCodeIn": {"fn": _where_code_in, "arity": {1: ["String"]}},
 }
+_VALUE_SET_FUNCTIONS = ("resourcesIn", "inValueSet", "whereCodeIn")
 _OPTIONS = {"userInvocationTable": _FUNCTIONS}
 _RAW_OPTIONS = {**_OPTIONS, "returnRawData": True}
 KNOWN_FUNCTIONS = frozenset(invocation_registry) | frozenset(_FUNCTIONS)
@@ -267,7 +274,7 @@ class ExpressionCompiler:
                 return f"{name}(): {literals[0]!r} is not a FHIR resource type"
             if name == "resourcesIn" and literals[0] not in CODED_ELEMENTS:
                 return f"resourcesIn(): {literals[0]} has no coded element (supported: {', '.join(sorted(CODED_ELEMENTS))})"
-        vs_url = literals[-1] if name in ("resourcesIn", "inValueSet") else None
+        vs_url = literals[-1] if name in _VALUE_SET_FUNCTIONS else None
         if vs_url is not None and not self.terminology.knows(vs_url):
             return f"{name}(): unresolved value set {vs_url}"
         return None

@@ -119,6 +119,41 @@ def test_in_value_set_on_codings_concepts_and_lists(load):
     assert summaries(kb, prefetch) == ["CodeableConcept", "Coding"]
 
 
+def test_where_code_in_filters_a_collection_like_where_in_value_set(load):
+    lib = library(
+        "lib",
+        recorded="resources('Condition') | resources('Observation')",
+        fast=f"%recorded.whereCodeIn('{HL}')",
+        slow=f"%recorded.where(code.inValueSet('{HL}'))",
+    )
+    kb = load(
+        HL_VS,
+        lib,
+        plan(
+            "plan",
+            action("Same result", condition="%fast.count() = 2 and %fast.select(id) = %slow.select(id)"),
+            action("Typed navigation still works", condition="%fast.where(clinicalStatus.coding.code contains 'active').count() = 1"),
+            library=[lib["url"]],
+        ),
+    )
+    prefetch = {
+        "c": searchset(
+            condition("c1", ICD10CM, "E785"),
+            condition("c2", SNOMED, "64859006"),
+            condition("c3", SNOMED, "55822004", active=False),
+        ),
+        "o": searchset({**observation("o1", "2571-8"), "code": {"coding": [{"system": SNOMED, "code": "64859006"}]}}),
+    }
+    assert summaries(kb, prefetch) == ["Same result", "Typed navigation still works"]
+
+
+def test_where_code_in_with_an_unknown_literal_value_set_is_a_load_problem(load):
+    problems = load_problems(load, plan("plan", action(condition="resources('Condition').whereCodeIn('http://example.org/nope').exists()")))
+    assert problems == [
+        "PlanDefinition-plan.json: $.action[0].condition[0].expression.expression: whereCodeIn(): unresolved value set http://example.org/nope"
+    ]
+
+
 def test_environment_variables(load):
     kb = load(
         plan(

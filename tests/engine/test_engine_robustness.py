@@ -30,12 +30,20 @@ RESOURCE = st.fixed_dictionaries(
 )
 BUNDLE = st.fixed_dictionaries({"resourceType": st.just("Bundle")}, optional={"entry": st.one_of(st.lists(st.fixed_dictionaries({"resource": RESOURCE}), max_size=4), JUNK)})
 PREFETCH = st.dictionaries(st.sampled_from(["patient", "conditions", "observations", "other"]), st.one_of(RESOURCE, BUNDLE, JUNK), max_size=4)
+CONTEXT = st.fixed_dictionaries(
+    {},
+    optional={
+        "patientId": st.one_of(st.just("p1"), JUNK),
+        "selections": st.one_of(st.lists(st.sampled_from(["ServiceRequest/a", "ServiceRequest/b"]), max_size=2), JUNK),
+        "draftOrders": st.one_of(BUNDLE, JUNK),
+    },
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(prefetch=PREFETCH)
-def test_any_prefetch_gives_spec_valid_cards(lipid_kb, prefetch):
-    cards = lipid_kb.evaluate("lipid-patient-view", context={"patientId": "p1"}, prefetch=prefetch, base_url="https://cds.example.org")
+@given(prefetch=PREFETCH, context=CONTEXT, plan=st.sampled_from(["lipid-patient-view", "lipid-order-select"]))
+def test_any_prefetch_gives_spec_valid_cards(lipid_kb, prefetch, context, plan):
+    cards = lipid_kb.evaluate(plan, context=context, prefetch=prefetch, base_url="https://cds.example.org")
     for card in cards:
         assert_no_empty_values(card)
         assert card["indicator"] in ("info", "warning")
