@@ -16,6 +16,7 @@ from gunicorn.app.base import BaseApplication
 from sqlalchemy.engine import make_url
 
 from cds_hooks import observability
+from cds_hooks.cli_experience import demo_data, feedback_report
 from cds_hooks.dev_keys import DEFAULT_TTL_SECONDS, DEV_ISSUER, load_or_create_dev_key
 from cds_hooks.settings import Settings
 from cds_hooks.store import Store, StoreUnavailable
@@ -56,6 +57,10 @@ class _MainGroup(click.Group):
 @click.version_option(package_name="bme-cds")
 def main() -> None:
     """bme-cds: a CDS Hooks 2.0.1 service for bone marrow edema guidance."""
+
+
+main.add_command(demo_data)
+main.add_command(feedback_report)
 
 
 @main.command()

@@ -89,6 +89,26 @@ class HandoutSource(Protocol):
         ...
 
 
+@runtime_checkable
+class DemoDataSource(Protocol):
+    """Optional: a provider that ships synthetic demo patients (``bme-cds demo-data``, ``serve --demo``).
+
+    Demo data is built on first call, so a provider pays nothing for it outside demo mode.
+    """
+
+    def demo_bundles(self) -> list[dict[str, Any]]:
+        """One FHIR R4 ``transaction`` Bundle per demo patient (``PUT Type/id`` entries)."""
+        ...
+
+    def demo_hook_requests(self) -> list[dict[str, Any]]:
+        """Ready hook calls: ``{"patientId", "serviceId", "description", "request"}`` each.
+
+        ``description`` says what a clinician should see; ``request`` is the
+        complete CDS Hooks request body, prefetch included.
+        """
+        ...
+
+
 class ContentError(RuntimeError):
     """A provider could not be loaded or two providers claim the same service id."""
 
@@ -134,3 +154,6 @@ class ServiceRegistry:
 
     def handout_sources(self) -> list[HandoutSource]:
         return [p for p in self.providers if isinstance(p, HandoutSource)]
+
+    def demo_sources(self) -> list[DemoDataSource]:
+        return [p for p in self.providers if isinstance(p, DemoDataSource)]

@@ -3,8 +3,9 @@
 The checks run in a fixed order so a caller always learns the most basic
 problem first: unknown service (404), not JSON (415), body too large (413),
 authentication (401), malformed body (400), missing data (412). Then the
-provider evaluates the call and its cards are made spec-exact, recorded for
-feedback, and returned.
+provider evaluates the call and its cards are made spec-exact, quiet cards
+are left out (:mod:`cds_hooks.suppression`), the rest recorded for feedback
+and returned.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from cds_hooks import card_output, errors, language, observability, prefetch, urls
+from cds_hooks import card_output, errors, language, observability, prefetch, suppression, urls
 from cds_hooks.auth import require_auth
 from cds_hooks.content import ContentProvider, HookCall, ServiceDefinition
 from cds_hooks.fhir_client import FhirClient
@@ -64,7 +65,8 @@ def _answer(provider: ContentProvider, service: ServiceDefinition, raw: bytes) -
         log.error("service %s: %s", service.id, exc)
         raise errors.ApiError(500, "the content provider returned invalid cards", code="content-error") from None
     patient_id = str(hook_request.context.get("patientId", ""))
-    _record(service.id, hook_request.hook_instance, patient_id, body["cards"])
+    body["cards"], fingerprints = suppression.without_quiet_cards(service.id, patient_id, body["cards"])
+    _record(service.id, hook_request.hook_instance, patient_id, body["cards"], fingerprints)
     observability.record_cards(service.id, body["cards"])
     return jsonify(body)
 
@@ -102,7 +104,9 @@ def read_body() -> bytes:
         raise errors.ApiError(413, f"request body larger than {limit} bytes", code="content-too-large") from None
 
 
-def _record(service_id: str, hook_instance: str, patient_id: str, cards: list[dict[str, Any]]) -> None:
+def _record(
+    service_id: str, hook_instance: str, patient_id: str, cards: list[dict[str, Any]], fingerprints: dict[str, str]
+) -> None:
     """Remember issued cards so feedback can be checked against them.
 
     With auth on, losing this record would make later feedback fail, so the
@@ -114,7 +118,11 @@ def _record(service_id: str, hook_instance: str, patient_id: str, cards: list[di
     runtime = current_runtime()
     try:
         runtime.store.record_issued_cards(
-            service_id=service_id, hook_instance=hook_instance, patient_id=patient_id, cards=cards
+            service_id=service_id,
+            hook_instance=hook_instance,
+            patient_id=patient_id,
+            cards=cards,
+            fingerprints=fingerprints,
         )
     except StoreUnavailable:
         if runtime.authenticator.enabled:

@@ -12,17 +12,17 @@ from typing import Any
 
 from fhir_content import KnowledgeBase
 
-from cds_hooks.content import HandoutSource, HookCall, ServiceDefinition
+from cds_hooks.content import DemoDataSource, HandoutSource, HookCall, ServiceDefinition
 
 
 class KnowledgeProvider:
-    """Implements ``ContentProvider`` (and ``HandoutSource`` when ``handouts`` is given).
+    """Implements ``ContentProvider`` (and ``HandoutSource`` / ``DemoDataSource`` when given).
 
-    The handout methods are bound on the instance only when there are
-    handouts, so ``isinstance(provider, HandoutSource)`` tells the truth.
+    The handout and demo methods are bound on the instance only when given,
+    so ``isinstance(provider, HandoutSource)`` tells the truth.
     """
 
-    def __init__(self, kb: KnowledgeBase, handouts: HandoutSource | None = None):
+    def __init__(self, kb: KnowledgeBase, handouts: HandoutSource | None = None, demo: DemoDataSource | None = None):
         self.knowledge_base = kb
         self._services = [
             ServiceDefinition(
@@ -38,6 +38,9 @@ class KnowledgeProvider:
         if handouts is not None:
             self.handout_ids = handouts.handout_ids
             self.render_handout = handouts.render_handout
+        if demo is not None:
+            self.demo_bundles = demo.demo_bundles
+            self.demo_hook_requests = demo.demo_hook_requests
 
     def services(self) -> list[ServiceDefinition]:
         return list(self._services)

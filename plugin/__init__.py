@@ -2,8 +2,9 @@
 
 Clinical knowledge lives in FHIR artifacts under ``plugin/content`` (see
 docs/bme-content.md); MRI report reading in ``plugin/findings.py``; patient
-handouts in ``plugin/handouts``. The service finds this package through the
-``bme_cds.content`` entry point, which names :func:`provider`.
+handouts in ``plugin/handouts``; synthetic demo patients in ``plugin/demo``.
+The service finds this package through the ``bme_cds.content`` entry point,
+which names :func:`provider`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ def provider() -> KnowledgeProvider:
     from cds_hooks.knowledge import KnowledgeProvider
     from fhir_content import KnowledgeBase
     from plugin import findings
+    from plugin.demo import DemoPatients
     from plugin.handouts import Handouts
 
     knowledge_base = KnowledgeBase.load(files("plugin") / "content", derived_facts=[findings.derive_facts])
-    return KnowledgeProvider(knowledge_base, handouts=Handouts())
+    return KnowledgeProvider(knowledge_base, handouts=Handouts(), demo=DemoPatients(knowledge_base.plans()))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 Outcome = Literal["accepted", "overridden"]
@@ -28,3 +28,31 @@ class FeedbackItem:
     outcome_timestamp: datetime
     accepted_suggestions: tuple[str, ...] = ()
     override_reason: OverrideReason | None = None
+
+
+@dataclass(frozen=True)
+class CardOutcomeCount:
+    """Cards of one service and topic (and issue day, when asked for): how many were issued, accepted, overridden.
+
+    ``accepted`` and ``overridden`` count cards, not feedback entries: a card
+    accepted twice counts once.
+    """
+
+    service_id: str
+    topic: str | None
+    day: date | None
+    issued: int
+    accepted: int
+    overridden: int
+
+
+@dataclass(frozen=True)
+class OverrideReasonCount:
+    """How often cards of one service and topic were overridden with one reason (``code`` None: no coded reason)."""
+
+    service_id: str
+    topic: str | None
+    system: str | None
+    code: str | None
+    display: str | None
+    count: int

@@ -61,6 +61,8 @@ class IssuedCard(Base):
     indicator: Mapped[str] = mapped_column(String(16))
     suggestion_uuids: Mapped[list[str]] = mapped_column(JSON)
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # What the card said (cds_hooks.suppression.fingerprint): an overridden card stays quiet only while this is unchanged.
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
 
 
 class Feedback(Base):

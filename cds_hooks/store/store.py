@@ -12,9 +12,9 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from cds_hooks.settings import Settings
 from cds_hooks.store.engine import READ_ONLY, create_store_engine
 from cds_hooks.store.errors import StoreUnavailable, UnknownCard, UnknownSuggestion
 from cds_hooks.store.patient_hash import PatientHasher
-from cds_hooks.store.records import FeedbackItem
+from cds_hooks.store.records import CardOutcomeCount, FeedbackItem, OverrideReasonCount
 from cds_hooks.store.schema import Feedback, IssuedCard, SeenJti
 
 log = logging.getLogger(__name__)
@@ -102,14 +102,19 @@ class Store:
         hook_instance: str,
         patient_id: str,
         cards: Sequence[Mapping[str, Any]],
+        fingerprints: Mapping[str, str] | None = None,
     ) -> None:
         """Remember the cards just returned so their feedback can be validated later.
 
         Cards without a ``uuid`` cannot receive feedback and are not stored. A
         card uuid already recorded for this service keeps its first record.
+        ``fingerprints`` maps a card uuid to what the card said (for suppression).
         """
+        patient_hash = self._patient_hasher.hash(patient_id)
+        issued_at = _utcnow()
+        fingerprints = fingerprints or {}
         rows = [
-            _issued_card_row(card, service_id, hook_instance, self._patient_hasher.hash(patient_id), _utcnow())
+            _issued_card_row(card, service_id, hook_instance, patient_hash, issued_at, fingerprints.get(card["uuid"]))
             for card in cards
             if card.get("uuid")
         ]
@@ -161,6 +166,83 @@ class Store:
         )
         with self._read() as connection:
             return connection.execute(query).scalar_one()
+
+    def overridden_fingerprints(
+        self, service_id: str, patient_id: str, topics: Collection[str], since: datetime
+    ) -> set[tuple[str, str]]:
+        """``(topic, fingerprint)`` of this patient's cards on ``topics`` overridden since ``since`` (server time)."""
+        query = (
+            select(_issued_cards.c.topic_code, _issued_cards.c.fingerprint)
+            .distinct()
+            .select_from(_issued_cards.join(_feedback, _feedback.c.issued_card_id == _issued_cards.c.id))
+            .where(
+                _issued_cards.c.service_id == service_id,
+                _issued_cards.c.patient_hash == self._patient_hasher.hash(patient_id),
+                _issued_cards.c.topic_code.in_(set(topics)),
+                _issued_cards.c.fingerprint.is_not(None),
+                _feedback.c.outcome == "overridden",
+                _feedback.c.received_at >= since,
+            )
+        )
+        with self._read() as connection:
+            return {(row.topic_code, row.fingerprint) for row in connection.execute(query)}
+
+    # -- analytics ----------------------------------------------------------------
+
+    def card_outcome_counts(self, since: datetime | None = None, *, by_day: bool = False) -> list[CardOutcomeCount]:
+        """Issued, accepted and overridden cards per service and topic (and UTC issue day), for cards issued since ``since``."""
+        window = [] if since is None else [_issued_cards.c.issued_at >= since]
+        with self._read() as connection:
+            keys = [_issued_cards.c.service_id, _issued_cards.c.topic_code]
+            if by_day:
+                keys.append(_utc_day(connection, _issued_cards.c.issued_at).label("day"))
+            issued_query = select(*keys, func.count().label("cards")).where(*window).group_by(*keys)
+            outcome_query = (
+                select(*keys, _feedback.c.outcome, func.count(func.distinct(_issued_cards.c.id)).label("cards"))
+                .select_from(_issued_cards.join(_feedback, _feedback.c.issued_card_id == _issued_cards.c.id))
+                .where(*window)
+                .group_by(*keys, _feedback.c.outcome)
+            )
+            issued = {_group_key(row, by_day): row.cards for row in connection.execute(issued_query)}
+            outcomes = {(_group_key(row, by_day), row.outcome): row.cards for row in connection.execute(outcome_query)}
+        return [
+            CardOutcomeCount(
+                service_id=key[0],
+                topic=key[1],
+                day=key[2],
+                issued=count,
+                accepted=outcomes.get((key, "accepted"), 0),
+                overridden=outcomes.get((key, "overridden"), 0),
+            )
+            for key, count in issued.items()
+        ]
+
+    def override_reason_counts(self, since: datetime | None = None) -> list[OverrideReasonCount]:
+        """Overrides per service, topic and coded reason, for cards issued since ``since``."""
+        keys = [
+            _issued_cards.c.service_id,
+            _issued_cards.c.topic_code,
+            _feedback.c.override_reason_system,
+            _feedback.c.override_reason_code,
+        ]
+        query = (
+            select(*keys, func.max(_feedback.c.override_reason_display).label("display"), func.count().label("overrides"))
+            .select_from(_issued_cards.join(_feedback, _feedback.c.issued_card_id == _issued_cards.c.id))
+            .where(_feedback.c.outcome == "overridden", *([] if since is None else [_issued_cards.c.issued_at >= since]))
+            .group_by(*keys)
+        )
+        with self._read() as connection:
+            return [
+                OverrideReasonCount(
+                    row.service_id,
+                    row.topic_code,
+                    row.override_reason_system,
+                    row.override_reason_code,
+                    row.display,
+                    row.overrides,
+                )
+                for row in connection.execute(query)
+            ]
 
     # -- JWT replay ---------------------------------------------------------------
 
@@ -225,8 +307,26 @@ def _insert_ignoring_duplicates(connection: Connection, table: Table) -> Any:
     return dialect.insert(table).on_conflict_do_nothing()
 
 
+def _utc_day(connection: Connection, column: Any) -> Any:
+    """The UTC calendar day of a timestamp column (SQLite stores UTC already; PostgreSQL converts per session)."""
+    if connection.dialect.name == "postgresql":
+        return func.date(func.timezone("UTC", column))
+    return func.date(column)
+
+
+def _group_key(row: Any, by_day: bool) -> tuple[str, str | None, date | None]:
+    """A result row's (service, topic, day); SQLite gives the day as text, PostgreSQL as a date."""
+    day = date.fromisoformat(str(row.day)) if by_day else None
+    return row.service_id, row.topic_code, day
+
+
 def _issued_card_row(
-    card: Mapping[str, Any], service_id: str, hook_instance: str, patient_hash: str, issued_at: datetime
+    card: Mapping[str, Any],
+    service_id: str,
+    hook_instance: str,
+    patient_hash: str,
+    issued_at: datetime,
+    fingerprint: str | None,
 ) -> dict[str, Any]:
     topic = (card.get("source") or {}).get("topic") or {}
     return {
@@ -238,6 +338,7 @@ def _issued_card_row(
         "indicator": card.get("indicator", "info"),
         "suggestion_uuids": [s["uuid"] for s in card.get("suggestions") or () if s.get("uuid")],
         "issued_at": issued_at,
+        "fingerprint": fingerprint,
     }
 
 

@@ -1,12 +1,15 @@
-"""Build synthetic golden patients as FHIR R4 JSON: one :class:`Case` per patient and hook.
+"""Build synthetic patients as FHIR R4 JSON: one :class:`Case` per patient and hook.
 
-A case is written as data (see ``patients.py``) with the small constructors
-below, so thirty patients do not become thirty near-identical JSON files.
+The one builder behind both the golden patients of the content tests
+(``tests/content/patients.py``) and the demo patients (``plugin/demo/patients.py``).
+A case is written as data with the small constructors below, so thirty
+patients do not become thirty near-identical JSON files.
 Dates are relative to today, because the content reasons about "recent" pain
 and recent lab results; what a card says must not drift as the calendar moves.
 
 From a case the builder makes what an EHR would hold or send: the patient's
-record as a FHIR ``collection`` Bundle, and the CDS Hooks request for the
+record as a FHIR ``collection`` Bundle (or a ``transaction`` Bundle that loads
+it into a FHIR server with its ids kept), and the CDS Hooks request for the
 case's hook with every prefetch key of the service filled in (searchset
 Bundles filtered the way a FHIR server would answer the template's query).
 """
@@ -147,7 +150,7 @@ class Person:
 
 @dataclass(frozen=True)
 class Case:
-    """One golden patient seen through one hook.
+    """One synthetic patient seen through one hook.
 
     ``records`` is the chart; ``orders`` the draft orders of an order hook;
     ``unselected`` counts trailing orders that are drafted but not selected.
@@ -178,11 +181,19 @@ class Case:
 
     def bundle(self) -> Resource:
         """The patient's record as a FHIR collection Bundle."""
-        return {"resourceType": "Bundle", "id": f"{self.id}-record", "type": "collection",
-                "entry": [{"fullUrl": f"urn:uuid:{_uuid(self.id, r['id'])}", "resource": r} for r in self.chart()]}
+        return {"resourceType": "Bundle", "id": f"{self.id}-record", "type": "collection", "entry": self._entries()}
+
+    def transaction(self) -> Resource:
+        """The patient's record as a FHIR transaction Bundle: ``PUT Type/id`` per resource, so ids survive a load."""
+        entries = [{**entry, "request": {"method": "PUT", "url": f"{entry['resource']['resourceType']}/{entry['resource']['id']}"}}
+                   for entry in self._entries()]
+        return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+    def _entries(self) -> list[Resource]:
+        return [{"fullUrl": f"urn:uuid:{_uuid(self.id, r['id'])}", "resource": r} for r in self.chart()]
 
     def context(self) -> dict[str, Any]:
-        context: dict[str, Any] = {"userId": "Practitioner/golden-clinician", "patientId": self.patient_id}
+        context: dict[str, Any] = {"userId": "Practitioner/example-clinician", "patientId": self.patient_id}
         if self.hook == "patient-view":
             return context
         drafts = self.draft_orders()
@@ -200,7 +211,7 @@ class Case:
 
     def hook_request(self, templates: Mapping[str, str]) -> dict[str, Any]:
         """The full CDS Hooks request body for this case."""
-        return {"hook": self.hook, "hookInstance": str(_uuid(self.id, "hook")), "context": self.context(),
+        return {"hook": self.hook, "hookInstance": str(_uuid(self.id, self.hook)), "context": self.context(),
                 "prefetch": self.prefetch(templates)}
 
 
@@ -209,7 +220,7 @@ def _owned(resource: Resource, resource_id: str, patient_id: str) -> Resource:
 
 
 def _uuid(*parts: str) -> uuid.UUID:
-    return uuid.uuid5(uuid.NAMESPACE_URL, "bme-cds-golden/" + "/".join(parts))
+    return uuid.uuid5(uuid.NAMESPACE_URL, "bme-cds-synthetic/" + "/".join(parts))
 
 
 CODED_ELEMENT = {"MedicationRequest": "medicationCodeableConcept", "MedicationStatement": "medicationCodeableConcept"}

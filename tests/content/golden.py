@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 from fhir_content import KnowledgeBase
 
-from .builder import Case
+from plugin.demo.builder import Case
 
 GOLDEN_FILE = Path(__file__).with_name("golden.json")
 BASE_URL = "https://cds.example.org"

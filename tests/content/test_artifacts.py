@@ -20,7 +20,7 @@ from fhir_content.validate import validate_path
 from plugin import build_valuesets, findings
 from plugin.handouts import Handouts
 
-from .builder import ICD10CM
+from plugin.demo.builder import ICD10CM
 
 CONTENT = files("plugin") / "content"
 BASE = "http://bme-cds.org/fhir"

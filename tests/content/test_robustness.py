@@ -13,15 +13,17 @@ import logging
 
 import pytest
 
-from .builder import (
+from plugin.demo.builder import (
     Case,
     condition,
     days_ago,
     icd,
     loinc,
 )
+from plugin.demo.codes import EGFR, OA_KNEE_SCT, mri
+
 from .golden import cards_for, read_golden, summarize
-from .patients import CASES, EGFR, OA_KNEE_SCT, mri
+from .patients import CASES
 
 ODD_RECORDS = {
     "condition-without-code": {"resourceType": "Condition"},

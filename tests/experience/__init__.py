@@ -1,0 +1,1 @@
+"""Tester and clinician experience: demo patients, demo FHIR server, preview page, feedback report, suppression."""

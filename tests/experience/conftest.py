@@ -1,0 +1,33 @@
+"""Fixtures for the experience tests: the real BME provider, loaded once, and apps built around it."""
+
+from __future__ import annotations
+
+import pytest
+
+from cds_hooks.demo_data import DemoPatientRecord, collect
+from cds_hooks.knowledge import KnowledgeProvider
+from plugin import provider
+
+
+@pytest.fixture(scope="session")
+def bme() -> KnowledgeProvider:
+    return provider()
+
+
+@pytest.fixture(scope="session")
+def demo_patients(bme: KnowledgeProvider) -> list[DemoPatientRecord]:
+    return collect([bme])
+
+
+@pytest.fixture
+def cli_runner(tmp_path):
+    """Run ``bme-cds`` in-process: ``cli_runner(args, **env)`` (env names without the BME_CDS_ prefix)."""
+    from click.testing import CliRunner
+
+    from cds_hooks.cli import main
+
+    def run(args: list[str], **env: str):
+        environment = {"BME_CDS_INSTANCE_DIR": str(tmp_path / "instance"), **{f"BME_CDS_{k.upper()}": v for k, v in env.items()}}
+        return CliRunner().invoke(main, args, env=environment, catch_exceptions=False)
+
+    return run
