@@ -41,4 +41,8 @@ def create_app(
     cors.register(app)
     for blueprint in (discovery.bp, hooks.bp, feedback.bp, health.bp, fhir_api.bp, handouts.bp):
         app.register_blueprint(blueprint)
+    if settings.demo:  # synthetic patients at /demo-fhir and the /preview page; never in production
+        from cds_hooks import demo_fhir
+
+        app.register_blueprint(demo_fhir.bp)
     return app

@@ -1,4 +1,4 @@
-"""CORS for the endpoints browsers call: ``/cds-services*`` and ``/handouts*``.
+"""CORS for the endpoints browsers call: ``/cds-services*``, ``/handouts*`` and (demo mode) ``/demo-fhir*``.
 
 The CDS Hooks sandbox and other browser-based clients call the service from
 their own origin with ``Authorization`` and ``Content-Type: application/json``,
@@ -38,4 +38,4 @@ _OPTIONS = {
 
 def register(app: Flask) -> None:
     """Enable CORS on the browser-facing routes of ``app``."""
-    CORS(app, resources={r"/cds-services.*": _OPTIONS, r"/handouts.*": _OPTIONS})
+    CORS(app, resources={r"/cds-services.*": _OPTIONS, r"/handouts.*": _OPTIONS, r"/demo-fhir.*": _OPTIONS})

@@ -31,3 +31,13 @@ def cli_runner(tmp_path):
         return CliRunner().invoke(main, args, env=environment, catch_exceptions=False)
 
     return run
+
+
+@pytest.fixture
+def demo_app(make_app, bme):
+    """``demo_app(**settings)``: the BME service in demo mode (auth off unless overridden) on a fresh SQLite file."""
+
+    def make(**overrides):
+        return make_app(providers=[bme], **{"demo": True, **overrides})
+
+    return make
