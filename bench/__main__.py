@@ -1,0 +1,124 @@
+"""``python -m bench`` (``./dev bench``): every benchmark, a table in the terminal, JSON in bench/results/.
+
+Benchmarks measure; they never pass or fail the test suite. A run takes a few
+minutes; ``--quick`` (smaller charts, fewer iterations, a shorter load) about
+one. ``--markdown`` also prints the tables for docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench import http_load, report, startup
+from bench.inprocess import in_process_bench
+from bench.stats import growth_exponent
+from bench.tokens import BenchIssuer
+from bench.workload import patient_view, standard_workloads
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+#: The chart size of the throughput test.
+LOAD_CHART_SIZE = 10
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    iterations = args.iterations or (30 if args.quick else 200)
+    results: dict[str, Any] = {"date": report.now(), "machine": report.machine(), "quick": args.quick}
+    with tempfile.TemporaryDirectory(prefix="bme-cds-bench-") as tmp:
+        workdir = Path(tmp)
+        if not args.skip_in_process:
+            results["in_process"], results["in_process_database"] = _in_process(workdir, args, iterations)
+            results["scaling"] = _scaling(results["in_process"])
+        if not args.skip_http:
+            results["http"] = _over_http(workdir, args)
+    print(report.terminal(results))
+    if args.markdown:
+        print("\n" + report.markdown(results))
+    report.write_json(results, args.output)
+    print(f"\nresults written to {args.output}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller charts, fewer iterations, shorter load")
+    parser.add_argument("--iterations", type=int, help="timed calls per in-process measurement (default 200, quick 30)")
+    parser.add_argument("--database-url", help="database of the in-process hook calls (default: a fresh SQLite file)")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("BME_CDS_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
+        help="PostgreSQL server for the HTTP benchmark (a fresh schema is made and dropped)",
+    )
+    parser.add_argument("--requests", type=int, help="hook calls in the HTTP load (default 6000, quick 1500)")
+    parser.add_argument("--clients", type=int, default=2, help="load generator processes")
+    parser.add_argument("--threads", type=int, default=4, help="connections (threads) per load generator process")
+    parser.add_argument("--skip-in-process", action="store_true")
+    parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--markdown", action="store_true", help="also print the tables as Markdown")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    return parser
+
+
+def _in_process(workdir: Path, args: argparse.Namespace, iterations: int) -> tuple[list[dict[str, Any]], str]:
+    database_url = args.database_url or f"sqlite:///{workdir / 'in-process.sqlite3'}"
+    rows = []
+    with in_process_bench(workdir, database_url) as bench:
+        for workload in standard_workloads(quick=args.quick):
+            # The largest chart takes ~100x longer per call; fewer calls keep the run short.
+            count = max(10, iterations // 5) if workload.size >= 1000 else iterations
+            result = bench.run(workload, count, warmup=max(3, count // 10))
+            rows.append(result.as_json())
+            print(f"  measured {workload.name}", flush=True)
+    return rows, database_url.partition(":")[0]
+
+
+def _scaling(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    chart = [r for r in rows if r["name"].startswith("patient-view")]
+    sizes = [r["size"] for r in chart]
+    engine = [r["engine_ms"]["median"] for r in chart]
+    hook = [r["hook_ms"]["median"] for r in chart]
+    return {
+        "sizes": sizes,
+        "engine_median_ms": engine,
+        "hook_median_ms": hook,
+        "engine_growth_exponents": [round(g, 3) for g in growth_exponent(sizes, engine)],
+        "hook_growth_exponents": [round(g, 3) for g in growth_exponent(sizes, hook)],
+    }
+
+
+def _over_http(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
+    requests = args.requests or (1500 if args.quick else 6000)
+    issuer = BenchIssuer()
+    body = patient_view(LOAD_CHART_SIZE)
+    with http_load.postgres_schema(args.postgres_url) as database_url:
+        with http_load.gunicorn_server(workdir, database_url, issuer) as server:
+            http_load.wait_for_workers(server, workers=2)
+            # Warm-up: each worker's first calls fill caches (JWKS keys, value-set lookups, DB pool).
+            http_load.run_load(server, "bme-patient-view", body, issuer, requests=200, processes=1, threads=args.threads)
+            load = http_load.run_load(
+                server, "bme-patient-view", body, issuer, requests=requests, processes=args.clients, threads=args.threads
+            )
+            rss = server.worker_rss_mb()
+            startup_seconds = server.startup_seconds
+    fresh = startup.measure()
+    print("  measured HTTP load and start-up", flush=True)
+    return {
+        "setup": (
+            f"patient-view N={LOAD_CHART_SIZE}, bme-cds serve (gunicorn, 2 workers x 4 threads), auth on, PostgreSQL; "
+            f"client: {args.clients} processes x {args.threads} keep-alive connections on the same machine"
+        ),
+        "load": load.as_json(),
+        "startup": {
+            "process_start_to_healthy_seconds": round(startup_seconds, 3),
+            "worker_rss_mb_after_load": [round(mb, 1) for mb in rss],
+            **fresh,
+        },
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""In-process benchmarks: content evaluation alone, and whole hook calls through Flask, against a JSON echo.
+
+Three timings per workload, all in this process and in the same run:
+
+- ``engine``: the content provider's ``evaluate`` on the request's context and
+  prefetch (the knowledge engine: data index, derived facts, Library
+  variables, conditions, ``$apply``, cards);
+- ``hook``: ``POST /cds-services/{id}`` through the Flask test client with
+  authentication on - JSON parsing and validation, JWT verification, the
+  ``jti`` replay claim and the issued-cards record in the database, the
+  evaluation, spec checks of the cards, serialisation, access log, metrics.
+  Each call carries its own token, minted before the timed loop;
+- ``echo``: a bare Flask app that parses the same body and returns it, the
+  cost of moving this JSON through Flask at all. ``hook / echo`` is the
+  service's overhead in units of "just handling the request".
+
+A fourth, ``hook_no_auth``, is the same call with authentication off: the
+difference to ``hook`` is what token checking costs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, jsonify, request
+from flask.testing import FlaskClient
+
+from bench.stats import Summary, time_calls
+from bench.tokens import BenchIssuer
+from bench.workload import Workload
+from cds_hooks.app import create_app
+from cds_hooks.content import ContentProvider, HookCall, load_providers
+from cds_hooks.runtime import EXTENSION_KEY
+from cds_hooks.settings import Settings
+
+BASE_URL = "http://localhost"
+
+
+@dataclass(frozen=True)
+class InProcessResult:
+    """Timings of one workload; ``cards`` is how many cards the call returned."""
+
+    name: str
+    size: int
+    cards: int
+    engine: Summary
+    hook: Summary
+    hook_no_auth: Summary
+    echo: Summary
+
+    @property
+    def hook_to_echo(self) -> float:
+        return self.hook.median / self.echo.median
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "size": self.size,
+            "cards": self.cards,
+            "engine_ms": self.engine.as_json(),
+            "hook_ms": self.hook.as_json(),
+            "hook_no_auth_ms": self.hook_no_auth.as_json(),
+            "echo_ms": self.echo.as_json(),
+            "hook_to_echo_median": round(self.hook_to_echo, 2),
+        }
+
+
+class InProcessBench:
+    """The service's apps (auth on and off, one database) and the echo app, built once."""
+
+    def __init__(self, workdir: Path, database_url: str, providers: list[ContentProvider] | None = None):
+        self.providers = load_providers() if providers is None else providers
+        self.issuer = BenchIssuer()
+        self._log = (workdir / "service.log").open("a", encoding="utf-8")
+        settings = Settings(
+            database_url=database_url,
+            instance_dir=str(workdir / "instance"),
+            trusted_issuers=str(self.issuer.write_trusted_issuers(workdir / "trusted-issuers.json")),
+        )
+        self.app = self._service_app(settings)
+        self.app.extensions[EXTENSION_KEY].store.migrate()
+        self.open_app = self._service_app(settings.with_overrides(auth_enabled=False))
+        self.echo = echo_app().test_client()
+
+    def _service_app(self, settings: Settings) -> Flask:
+        # The access log is part of a real call's cost: keep writing it, to a file instead of the terminal.
+        with contextlib.redirect_stderr(self._log):
+            return create_app(settings, providers=self.providers)
+
+    def close(self) -> None:
+        for app in (self.app, self.open_app):
+            app.extensions[EXTENSION_KEY].store.close()
+        self._log.close()
+
+    def provider_for(self, service_id: str) -> ContentProvider:
+        for provider in self.providers:
+            if any(s.id == service_id for s in provider.services()):
+                return provider
+        raise KeyError(f"no content provider offers service {service_id!r}")
+
+    def run(self, workload: Workload, iterations: int, warmup: int) -> InProcessResult:
+        """Time the engine, the hook call (auth on, then off) and the echo for one workload."""
+        body = workload.body
+        raw = json.dumps(body).encode("utf-8")
+        path = f"/cds-services/{workload.service_id}"
+        provider = self.provider_for(workload.service_id)
+        call = HookCall(
+            service_id=workload.service_id,
+            hook=body["hook"],
+            hook_instance=body["hookInstance"],
+            context=body["context"],
+            prefetch=body["prefetch"],
+            base_url=BASE_URL,
+        )
+        tokens = self.issuer.mint(BASE_URL + path, warmup + iterations + 1)
+        client = self.app.test_client()
+        cards = _checked_call(client, path, raw, tokens.pop())
+        open_client = self.open_app.test_client()
+
+        engine = time_calls(lambda _: provider.evaluate(call), iterations, warmup)
+        hook = time_calls(lambda i: _post(client, path, raw, tokens[i]), iterations, warmup)
+        hook_no_auth = time_calls(lambda _: _post(open_client, path, raw, None), iterations, warmup)
+        echo = time_calls(lambda _: _post(self.echo, "/echo", raw, None), iterations, warmup)
+        return InProcessResult(
+            workload.name, workload.size, cards, Summary.of(engine), Summary.of(hook), Summary.of(hook_no_auth), Summary.of(echo)
+        )
+
+
+@contextlib.contextmanager
+def in_process_bench(workdir: Path, database_url: str) -> Iterator[InProcessBench]:
+    bench = InProcessBench(workdir, database_url)
+    try:
+        yield bench
+    finally:
+        bench.close()
+
+
+def echo_app() -> Flask:
+    """The baseline: parse the JSON body, answer it back."""
+    app = Flask("echo")
+
+    @app.post("/echo")
+    def echo() -> Any:
+        return jsonify(request.get_json())
+
+    return app
+
+
+def _post(client: FlaskClient, path: str, raw: bytes, token: str | None) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return client.post(path, data=raw, headers=headers, content_type="application/json")
+
+
+def _checked_call(client: FlaskClient, path: str, raw: bytes, token: str) -> int:
+    """One call that must succeed with cards, so the timings measure the whole card path."""
+    response = _post(client, path, raw, token)
+    if response.status_code != 200:
+        raise RuntimeError(f"{path} answered {response.status_code}: {response.get_data(as_text=True)[:300]}")
+    cards = response.get_json()["cards"]
+    if not cards:
+        raise RuntimeError(f"{path} returned no cards: the workload no longer exercises the card path")
+    return len(cards)

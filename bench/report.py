@@ -1,0 +1,216 @@
+"""The results of one run: targets checked, a terminal table, Markdown for docs/performance.md, JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+#: Issue 7's targets for this service on a 2-core machine.
+ENGINE_MEDIAN_MS = 5.0
+HOOK_TO_ECHO = 2.0
+GROWTH_EXPONENT = 1.0
+THROUGHPUT_PER_SECOND = 500.0
+P99_MS = 100.0
+STARTUP_SECONDS = 2.0
+RSS_MB = 150.0
+
+
+@dataclass(frozen=True)
+class Target:
+    what: str
+    limit: str
+    measured: str
+    met: bool
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    with open("/proc/meminfo", encoding="ascii") as handle:
+        mem_kb = int(handle.readline().split()[1])
+    model = ""
+    with open("/proc/cpuinfo", encoding="utf-8") as handle:
+        model = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), "")
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "memory_gb": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def targets(results: dict[str, Any]) -> list[Target]:
+    """Each target of issue 7 that this run measured, met or not."""
+    found: list[Target] = []
+    rows = {row["name"]: row for row in results.get("in_process", [])}
+    pv100 = rows.get("patient-view N=100")
+    if pv100:
+        engine = pv100["engine_ms"]["median"]
+        found.append(Target("engine median, patient-view N=100", f"<= {ENGINE_MEDIAN_MS:g} ms", f"{engine:.2f} ms", engine <= ENGINE_MEDIAN_MS))
+        ratio = pv100["hook_to_echo_median"]
+        found.append(Target("hook call / JSON echo (median), patient-view N=100", f"<= {HOOK_TO_ECHO:g}x", f"{ratio:.2f}x", ratio <= HOOK_TO_ECHO))
+    growth = results.get("scaling", {}).get("engine_growth_exponents")
+    if growth:
+        worst = max(growth)
+        shown = ", ".join(f"{g:.2f}" for g in growth)
+        found.append(Target("engine cost growth with N (log-log slope per step)", f"<= {GROWTH_EXPONENT:g} (linear)", shown, worst <= GROWTH_EXPONENT))
+    http = results.get("http", {}).get("load")
+    if http:
+        rate, p99 = http["throughput_per_second"], http["latency_ms"]["p99"]
+        found.append(Target("throughput, patient-view N=10, 2 workers, auth + PostgreSQL", f">= {THROUGHPUT_PER_SECOND:g}/s", f"{rate:.0f}/s", rate >= THROUGHPUT_PER_SECOND))
+        found.append(Target("p99 latency at that load", f"< {P99_MS:g} ms", f"{p99:.1f} ms", p99 < P99_MS))
+    startup = results.get("http", {}).get("startup")
+    if startup:
+        seconds = startup["process_start_to_healthy_seconds"]
+        found.append(Target("start-up: process start to first healthy /healthz", f"<= {STARTUP_SECONDS:g} s", f"{seconds:.2f} s", seconds <= STARTUP_SECONDS))
+        worst_rss = max(startup["worker_rss_mb_after_load"])
+        found.append(Target("resident memory per worker after the load", f"<= {RSS_MB:g} MB", f"{worst_rss:.0f} MB", worst_rss <= RSS_MB))
+    return found
+
+
+def terminal(results: dict[str, Any]) -> str:
+    """Plain-text tables for the terminal."""
+    return "\n\n".join(section for section in _sections(results, _text_table) if section)
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The same tables in Markdown, headed with the date and the machine (for docs/performance.md)."""
+    m = results["machine"]
+    head = (
+        f"Measured {results['date']} on {m['cpus']} CPUs ({m['cpu_model']}), {m['memory_gb']} GB RAM, "
+        f"Python {m['python']}; load average at start {m['load_average_at_start'][0]}."
+    )
+    return "\n\n".join([head, *(s for s in _sections(results, _markdown_table) if s)])
+
+
+def write_json(results: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+def now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+Table = Callable[[str, Sequence[str], Sequence[Sequence[str]]], str]
+
+
+def _sections(results: dict[str, Any], table: Table) -> list[str]:
+    sections = []
+    rows = results.get("in_process", [])
+    if rows:
+        sections.append(
+            table(
+                "In-process, per request (ms)",
+                ["workload", "cards", "engine median", "engine p95", "hook median", "hook p95", "hook no-auth median", "echo median", "hook / echo"],
+                [
+                    [
+                        r["name"],
+                        str(r["cards"]),
+                        _ms(r["engine_ms"]["median"]),
+                        _ms(r["engine_ms"]["p95"]),
+                        _ms(r["hook_ms"]["median"]),
+                        _ms(r["hook_ms"]["p95"]),
+                        _ms(r["hook_no_auth_ms"]["median"]),
+                        _ms(r["echo_ms"]["median"]),
+                        f"{r['hook_to_echo_median']:.2f}x",
+                    ]
+                    for r in rows
+                ],
+            )
+        )
+    scaling = results.get("scaling")
+    if scaling:
+        sections.append(
+            table(
+                "Scaling with chart size (patient-view)",
+                ["N", "engine median (ms)", "hook median (ms)", "engine slope to next N", "hook slope to next N"],
+                [
+                    [
+                        str(n),
+                        _ms(scaling["engine_median_ms"][i]),
+                        _ms(scaling["hook_median_ms"][i]),
+                        _slope(scaling["engine_growth_exponents"], i),
+                        _slope(scaling["hook_growth_exponents"], i),
+                    ]
+                    for i, n in enumerate(scaling["sizes"])
+                ],
+            )
+        )
+    http = results.get("http", {})
+    load = http.get("load")
+    if load:
+        lat = load["latency_ms"]
+        sections.append(
+            table(
+                f"Over HTTP: {http['setup']}",
+                ["requests", "errors", "connections", "throughput", "p50", "p95", "p99", "client CPU", "server CPU", "machine busy"],
+                [[
+                    str(load["requests"]),
+                    str(load["errors"]),
+                    str(load["concurrency"]),
+                    f"{load['throughput_per_second']:.0f}/s",
+                    f"{lat['median']:.1f} ms",
+                    f"{lat['p95']:.1f} ms",
+                    f"{lat['p99']:.1f} ms",
+                    f"{load['client_cpu_seconds']:.1f} s",
+                    f"{load['server_cpu_seconds']:.1f} s",
+                    f"{load['machine_busy_fraction'] * 100:.0f}%",
+                ]],
+            )
+        )
+    startup = http.get("startup")
+    if startup:
+        sections.append(
+            table(
+                "Start-up and memory",
+                ["measure", "value"],
+                [
+                    ["process start to first healthy /healthz (gunicorn, 2 workers)", f"{startup['process_start_to_healthy_seconds']:.2f} s"],
+                    ["imports in a fresh interpreter", f"{startup['import_seconds']:.2f} s"],
+                    ["create_app (content load and wiring)", f"{startup['create_app_seconds']:.2f} s"],
+                    ["fresh interpreter to app ready", f"{startup['process_total_seconds']:.2f} s"],
+                    ["resident memory per worker after the load", ", ".join(f"{mb:.0f} MB" for mb in startup["worker_rss_mb_after_load"])],
+                ],
+            )
+        )
+    found = targets(results)
+    if found:
+        sections.append(
+            table(
+                "Targets",
+                ["target", "limit", "measured", "met"],
+                [[t.what, t.limit, t.measured, "yes" if t.met else "NO"] for t in found],
+            )
+        )
+    return sections
+
+
+def _ms(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def _slope(exponents: Sequence[float], i: int) -> str:
+    return f"{exponents[i]:.2f}" if i < len(exponents) else ""
+
+
+def _text_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    line = "  ".join("-" * w for w in widths)
+
+    def render(cells: Sequence[str]) -> str:
+        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+    return "\n".join([title, line, render(header), line, *(render(r) for r in rows)])
+
+
+def _markdown_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = [f"**{title}**", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)

@@ -1,0 +1,110 @@
+"""The benchmark code must keep working: its workloads are sound and one tiny in-process run succeeds.
+
+No timing is asserted here (speed is measured by ``python -m bench``, never
+by the test suite); these tests check what the benchmark's numbers rest on:
+the requests are the charts they claim to be, use real codes, make the
+service return cards, and the report shows every measured target.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+import simple_icd_10_cm as icd10cm
+
+from bench import report
+from bench.inprocess import in_process_bench
+from bench.workload import (
+    ICD10CM,
+    IRRELEVANT_CONDITIONS,
+    IRRELEVANT_OBSERVATIONS,
+    LAB_PANELS,
+    LOINC,
+    ORDER_CHART_SIZE,
+    RELEVANT_CONDITIONS,
+    order_select,
+    order_sign,
+    patient_view,
+    standard_workloads,
+)
+from cds_hooks.content import load_providers
+
+TODAY = date(2026, 3, 2)
+
+
+def resources(bundle: dict) -> list[dict]:
+    return [entry["resource"] for entry in bundle["entry"]]
+
+
+@pytest.fixture(scope="module")
+def terminology():
+    (provider,) = [p for p in load_providers() if any(s.id == "bme-patient-view" for s in p.services())]
+    return provider.knowledge_base.terminology
+
+
+@pytest.mark.parametrize("n", [10, 100, 1000])
+def test_patient_view_chart_has_the_documented_size(n):
+    prefetch = patient_view(n, today=TODAY)["prefetch"]
+    assert len(resources(prefetch["conditions"])) == n
+    assert len(resources(prefetch["observations"])) == 2 * n
+    assert len(resources(prefetch["diagnosticReports"])) == n // 5
+    assert all(r["resourceType"] == "DiagnosticReport" and ("conclusion" in r or "presentedForm" in r)
+               for r in resources(prefetch["diagnosticReports"]))
+
+
+def test_workloads_are_deterministic_and_seeded():
+    assert patient_view(100, today=TODAY) == patient_view(100, today=TODAY)
+    assert patient_view(100, seed=1, today=TODAY) != patient_view(100, seed=2, today=TODAY)
+    assert order_sign(10, today=TODAY) == order_sign(10, today=TODAY)
+
+
+@pytest.mark.parametrize(("build", "hook"), [(order_select, "order-select"), (order_sign, "order-sign")])
+@pytest.mark.parametrize("orders", [1, 10, 50])
+def test_order_requests_carry_the_asked_number_of_drafts(build, hook, orders):
+    body = build(orders, today=TODAY)
+    assert body["hook"] == hook
+    assert len(resources(body["context"]["draftOrders"])) == orders
+    assert len(resources(body["prefetch"]["conditions"])) == ORDER_CHART_SIZE
+
+
+def test_every_icd10cm_code_exists():
+    codes = [code for code, _ in IRRELEVANT_CONDITIONS] + [code for code, _, _ in RELEVANT_CONDITIONS]
+    assert [code for code in codes if not icd10cm.is_valid_item(code)] == []
+    assert all(icd10cm.get_description(code) == name for code, name in IRRELEVANT_CONDITIONS)
+
+
+def test_the_irrelevant_mix_is_in_no_value_set_of_the_content(terminology):
+    codes = [(ICD10CM, code) for code, _ in IRRELEVANT_CONDITIONS] + [(LOINC, row[0]) for row in IRRELEVANT_OBSERVATIONS]
+    assert [code for code in codes if terminology.value_sets_for(*code)] == []
+
+
+def test_most_of_a_large_chart_is_irrelevant(terminology):
+    conditions = resources(patient_view(1000, today=TODAY)["prefetch"]["conditions"])
+    relevant = [c for c in conditions if terminology.value_sets_for(ICD10CM, c["code"]["coding"][0]["code"])]
+    assert len(relevant) == len(RELEVANT_CONDITIONS)
+    assert {panel for panel, _ in LAB_PANELS} <= {
+        r["code"]["coding"][0]["code"] for r in resources(patient_view(100, today=TODAY)["prefetch"]["diagnosticReports"])
+    }
+
+
+def test_one_in_process_iteration_of_every_quick_workload_gives_cards_and_a_report(tmp_path):
+    with in_process_bench(tmp_path, f"sqlite:///{tmp_path / 'bench.sqlite3'}") as bench:
+        rows = [bench.run(workload, iterations=1, warmup=0).as_json() for workload in standard_workloads(quick=True)]
+    assert [row["name"] for row in rows] == [
+        "patient-view N=10",
+        "patient-view N=100",
+        "order-select orders=1",
+        "order-select orders=10",
+        "order-sign orders=1",
+        "order-sign orders=10",
+    ]
+    assert all(row["cards"] >= 1 and row["hook_ms"]["count"] == 1 for row in rows)
+
+    results = {"date": report.now(), "machine": report.machine(), "in_process": rows}
+    text = report.terminal(results)
+    assert "patient-view N=100" in text and "engine median, patient-view N=100" in text
+    assert report.markdown(results).count("| patient-view N=10 |") == 1
+    report.write_json(results, tmp_path / "latest.json")
+    assert json.loads((tmp_path / "latest.json").read_text())["in_process"][0]["name"] == "patient-view N=10"
