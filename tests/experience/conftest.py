@@ -41,3 +41,38 @@ def demo_app(make_app, bme):
         return make_app(providers=[bme], **{"demo": True, **overrides})
 
     return make
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright. Missing chromium fails in CI, and skips loudly elsewhere."""
+    import os
+    import warnings
+    from pathlib import Path
+
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} not found: the browser tests need Debian's chromium (`./dev test` installs it)"
+        if os.environ.get("CI") or os.environ.get("BME_CDS_REQUIRE_POSTGRES") == "1":
+            pytest.fail(message)
+        warnings.warn(f"SKIPPING BROWSER TESTS - {message}", stacklevel=1)
+        pytest.skip(f"SKIPPING BROWSER TESTS - {message}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
