@@ -217,6 +217,7 @@ class Terminology:
                 reverse.setdefault(concept.key, set()).add(key)
         self._reverse = {k: frozenset(v) for k, v in reverse.items()}
         self._lookups: dict[tuple[Any, Any], frozenset[str]] = {}
+        self._resolved: dict[str, str] = {}
         self._expanded_at = datetime.now(UTC).isoformat(timespec="seconds")
 
     @classmethod
@@ -233,8 +234,16 @@ class Terminology:
         return artifact
 
     def resolve(self, url_or_id: str) -> str:
-        """The ``url|version`` key of a value set; raises :class:`UnknownValueSet`."""
-        return self._artifact(url_or_id).key
+        """The ``url|version`` key of a value set; raises :class:`UnknownValueSet`.
+
+        Called for every value-set test of a request, so names that resolved
+        are remembered (a few per loaded value set: the memo cannot grow with
+        traffic, and unknown names are never stored).
+        """
+        key = self._resolved.get(url_or_id)
+        if key is None:
+            key = self._resolved[url_or_id] = self._artifact(url_or_id).key
+        return key
 
     def knows(self, url_or_id: str) -> bool:
         try:
