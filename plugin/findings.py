@@ -91,6 +91,9 @@ _MODALITY_RES = tuple((modality, re.compile(pattern, re.IGNORECASE)) for modalit
 MAX_TEXT_CHARS = 100_000
 _MAX_BASE64_CHARS = (MAX_TEXT_CHARS * 4 // 3) // 4 * 4
 
+#: The resource types that can be imaging reports.
+REPORT_TYPES = ("DiagnosticReport", "Observation")
+
 SKIPPED_STATUSES = frozenset({"entered-in-error", "cancelled"})
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -100,7 +103,13 @@ class DataView(Protocol):
 
     def resources(self, type_name: str) -> list[dict[str, Any]]: ...
 
+    def resources_in(self, type_name: str, vs_url: str) -> list[dict[str, Any]]: ...
+
     def in_value_set(self, value: Any, vs_url: str) -> bool: ...
+
+
+#: (modality, joint or None) of the resources whose code is in an imaging value set, keyed by id(resource).
+CodedModalities = Mapping[int, tuple[str, str | None]]
 
 
 @dataclass(frozen=True)
@@ -124,12 +133,13 @@ def derive_facts(view: DataView) -> dict[str, list[dict[str, Any]]]:
     """
     findings: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []
-    for report in _imaging_reports(view):
+    coded = _coded_modalities(view)
+    for report in _imaging_reports(view, coded):
         mentions = {text: find_mentions(text) for text in report.texts}
         if report.modality:
             results.append(_imaging_result(view, report, mentions))
         findings.extend(_unique(_finding(m, report) for text_mentions in mentions.values() for m in text_mentions))
-    findings.extend(_coded_findings(view))
+    findings.extend(_coded_findings(view, coded))
     return {"bmeFindings": _newest_first(findings), "imagingResults": _newest_first(results)}
 
 
@@ -138,12 +148,12 @@ def derive_facts(view: DataView) -> dict[str, list[dict[str, Any]]]:
 # ---------------------------------------------------------------------------
 
 
-def _imaging_reports(view: DataView) -> Iterator[_Report]:
-    for resource_type in ("DiagnosticReport", "Observation"):
+def _imaging_reports(view: DataView, coded: CodedModalities) -> Iterator[_Report]:
+    for resource_type in REPORT_TYPES:
         for resource in view.resources(resource_type):
             if _skipped(resource):
                 continue
-            report = _as_report(view, resource)
+            report = _as_report(view, resource, coded)
             if report is not None:
                 yield report
 
@@ -154,10 +164,9 @@ def _skipped(resource: Mapping[str, Any]) -> bool:
     return isinstance(status, str) and status in SKIPPED_STATUSES
 
 
-def _as_report(view: DataView, resource: Mapping[str, Any]) -> _Report | None:
+def _as_report(view: DataView, resource: Mapping[str, Any], coded: CodedModalities) -> _Report | None:
     """The imaging report this resource is, or None when it is not imaging."""
-    code = resource.get("code")
-    modality, joint = _coded_modality(view, code)
+    modality, joint = coded.get(id(resource), (None, None))
     imaging_category = _has_category(resource)
     if modality is None and not imaging_category:
         return None
@@ -179,13 +188,20 @@ def _as_report(view: DataView, resource: Mapping[str, Any]) -> _Report | None:
     )
 
 
-def _coded_modality(view: DataView, code: Any) -> tuple[str | None, str | None]:
-    if not code:
-        return None, None
-    for url, modality, joint in IMAGING_VALUE_SETS:
-        if view.in_value_set(code, url):
-            return modality, joint
-    return None, None
+def _coded_modalities(view: DataView) -> CodedModalities:
+    """Which reports are coded as imaging, from one value-set index lookup per imaging value set.
+
+    Asking each Observation and DiagnosticReport about each of the imaging
+    value sets in turn cost most of a request on a large chart (most
+    Observations are vitals and labs). The first value set in
+    ``IMAGING_VALUE_SETS`` order that holds a resource's code wins.
+    """
+    found: dict[int, tuple[str, str | None]] = {}
+    for resource_type in REPORT_TYPES:
+        for url, modality, joint in IMAGING_VALUE_SETS:
+            for resource in view.resources_in(resource_type, url):
+                found.setdefault(id(resource), (modality, joint))
+    return found
 
 
 def _has_category(resource: Mapping[str, Any]) -> bool:
@@ -372,7 +388,7 @@ def _finding(mention: Mention, report: _Report, coded: bool = False) -> dict[str
     })
 
 
-def _coded_findings(view: DataView) -> Iterator[dict[str, Any]]:
+def _coded_findings(view: DataView, coded: CodedModalities) -> Iterator[dict[str, Any]]:
     """Findings recorded as codes: Observation.code or value, DiagnosticReport.conclusionCode."""
     for resource_type, element in (("Observation", "code"), ("Observation", "valueCodeableConcept"),
                                    ("DiagnosticReport", "conclusionCode")):
@@ -382,14 +398,14 @@ def _coded_findings(view: DataView) -> Iterator[dict[str, Any]]:
                 continue
             if not view.in_value_set(value, BME_FINDING_VALUE_SET):
                 continue
-            report = _coded_report(view, resource)
+            report = _coded_report(view, resource, coded)
             status = NEGATED if element == "code" and resource.get("valueBoolean") is False else PRESENT
             mention = Mention(status, _coded_term(value), *_coded_place(view, resource))
             yield _finding(mention, report, coded=True)
 
 
-def _coded_report(view: DataView, resource: Mapping[str, Any]) -> _Report:
-    report = _as_report(view, resource)
+def _coded_report(view: DataView, resource: Mapping[str, Any], coded: CodedModalities) -> _Report:
+    report = _as_report(view, resource, coded)
     if report is not None:
         return report
     return _Report(_source(resource), _date(resource), None, None, None, (), None, resource)
