@@ -31,7 +31,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import requests
 import urllib3
 
-from cds_hooks.hook_request import InvalidJson, parse_json
+from cds_hooks.hook_request import InvalidJson, is_fhir_resource, parse_json
 from cds_hooks.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -240,7 +240,7 @@ class FhirServer:
             resource = parse_json(body)
         except InvalidJson as exc:
             raise FhirFetchFailed(f"{self.base.host} answered with invalid JSON ({exc})") from None
-        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+        if not is_fhir_resource(resource):
             raise FhirFetchFailed(f"{self.base.host} did not answer with a FHIR resource")
         if resource["resourceType"] == "OperationOutcome":
             log.warning("fhir fetch host=%s answered with an OperationOutcome", self.base.host)

@@ -33,9 +33,11 @@ HOOK_CONTEXT: Mapping[str, Mapping[str, str]] = {
     "order-sign": {"userId": _STRING, "patientId": _STRING, "draftOrders": _BUNDLE},
 }
 # Optional context fields that must still have the right type when present.
-_OPTIONAL_CONTEXT = {"encounterId": _STRING}
+OPTIONAL_CONTEXT = {"encounterId": _STRING}
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+# A FHIR resource type name (R4: "Patient", "MedicationRequest", ...).
+RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
 
 
 class InvalidJson(ValueError):
@@ -88,6 +90,14 @@ def parse_json(raw: bytes) -> Any:
     return value
 
 
+def is_fhir_resource(value: Any) -> bool:
+    """Whether ``value`` is shaped like a FHIR resource: an object whose ``resourceType`` is a type name."""
+    if not isinstance(value, dict):
+        return False
+    resource_type = value.get("resourceType")
+    return isinstance(resource_type, str) and RESOURCE_TYPE.fullmatch(resource_type) is not None
+
+
 def parse_hook_request(raw: bytes, service: ServiceDefinition) -> HookRequest:
     """Validate a hook call body for ``service``; raises a 400 :class:`errors.ApiError` naming the field."""
     try:
@@ -138,7 +148,7 @@ def _check_context(hook: str, context: dict[str, Any]) -> None:
         if name not in context:
             raise errors.bad_request(f"the {hook} hook requires context.{name}", field=f"context.{name}")
         _check_context_value(name, kind, context[name])
-    for name, kind in _OPTIONAL_CONTEXT.items():
+    for name, kind in OPTIONAL_CONTEXT.items():
         if name in context:
             _check_context_value(name, kind, context[name])
 

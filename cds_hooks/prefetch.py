@@ -25,7 +25,7 @@ from urllib.parse import quote
 from cds_hooks import errors
 from cds_hooks.content import ServiceDefinition
 from cds_hooks.fhir_client import Deadline, FhirClient, FhirClientError, FhirServer, next_link
-from cds_hooks.hook_request import HookRequest
+from cds_hooks.hook_request import HookRequest, is_fhir_resource
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def complete(
             missing.append(key)
             continue
         value = request.prefetch[key]
-        if value is not None and not (isinstance(value, dict) and isinstance(value.get("resourceType"), str)):
+        if value is not None and not is_fhir_resource(value):
             raise errors.bad_request(f"prefetch.{key} must be a FHIR resource or null", field=f"prefetch.{key}")
         if value is not None and value["resourceType"] == "OperationOutcome":
             missing.append(key)
