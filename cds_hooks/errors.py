@@ -61,7 +61,12 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
         code = (exc.name or "error").lower().replace(" ", "-")
-        return ApiError(exc.code or 500, exc.description or exc.name, code=code).to_response()
+        response = ApiError(exc.code or 500, exc.description or exc.name, code=code).to_response()
+        # Keep the headers the exception carries, e.g. the Allow list RFC 9110 requires on a 405.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
