@@ -12,10 +12,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
 from cds_hooks import errors
 from cds_hooks.auth import require_auth
+from cds_hooks.hook_request import InvalidJson, parse_json
+from cds_hooks.hooks import read_body
 from cds_hooks.runtime import current_runtime
 from cds_hooks.store import FeedbackItem, OverrideReason, StoreUnavailable, UnknownCard, UnknownSuggestion
 
@@ -26,16 +28,25 @@ OUTCOMES = ("accepted", "overridden")
 
 @bp.post("/cds-services/<service_id>/feedback")
 def post_feedback(service_id: str) -> Response:
-    """Unknown service first (404, like hook calls), then the token, then the body."""
+    """Unknown service first (404), then the body size (413), the token (401), the body (400), as for hook calls.
+
+    The body is read with the hook calls' reader and parser, so a chunked body
+    is held to the size limit and odd JSON (duplicate keys, ``NaN``, absurd
+    nesting) is a 400, never a 500.
+    """
     if service_id not in current_runtime().registry:
         raise errors.ApiError(404, f"no CDS service with id {service_id!r}", code="not-found")
-    return _store_feedback(service_id)
+    return _store_feedback(service_id, read_body())
 
 
 @require_auth
-def _store_feedback(service_id: str) -> Response:
+def _store_feedback(service_id: str, raw: bytes) -> Response:
     runtime = current_runtime()
-    items = parse_feedback(request.get_json(force=True, silent=True))
+    try:
+        body = parse_json(raw)
+    except InvalidJson as exc:
+        raise errors.bad_request(str(exc)) from None
+    items = parse_feedback(body)
     try:
         runtime.store.record_feedback(service_id, items)
     except UnknownCard as exc:

@@ -16,7 +16,9 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, request
 from fhir_content import ExpressionError, KnowledgeBase, UnknownArtifact, UnknownValueSet
 
-from cds_hooks import urls
+from cds_hooks import errors, urls
+from cds_hooks.hook_request import InvalidJson, parse_json
+from cds_hooks.hooks import read_body
 from cds_hooks.runtime import current_runtime
 
 bp = Blueprint("fhir_api", __name__, url_prefix="/fhir")
@@ -177,15 +179,19 @@ def _apply(operation: Any, resource_id: str, args: dict[str, Any]) -> Response:
 
 def _apply_arguments() -> dict[str, Any]:
     """Read the ``$apply`` Parameters body; 400 naming the parameter at fault."""
-    body = request.get_json(force=True, silent=True)
+    body = _read_json()
     if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
         raise FhirError(400, "invalid", "the body must be a FHIR Parameters resource")
+    parameters = body.get("parameter", [])
+    if not isinstance(parameters, list):
+        raise FhirError(400, "invalid", "Parameters.parameter must be an array")
     params: dict[str, dict[str, Any]] = {}
-    for parameter in body.get("parameter") or []:
+    for parameter in parameters:
         if isinstance(parameter, dict) and isinstance(parameter.get("name"), str):
             params.setdefault(parameter["name"], parameter)
     subject = params.get("subject", {})
-    subject_ref = subject.get("valueString") or (subject.get("valueReference") or {}).get("reference")
+    reference = subject.get("valueReference")
+    subject_ref = subject.get("valueString") or (reference.get("reference") if isinstance(reference, dict) else None)
     if not isinstance(subject_ref, str) or not subject_ref.rpartition("/")[2]:
         raise FhirError(400, "required", "parameter subject (valueString or valueReference to the Patient) is required")
     if subject_ref.count("/") > 1 or (subject_ref.count("/") == 1 and not subject_ref.startswith("Patient/")):
@@ -196,6 +202,9 @@ def _apply_arguments() -> dict[str, Any]:
     context = _json_object(params.get("context", {}).get("valueString"))
     hook = params.get("hook", {}).get("valueString") or params.get("hook", {}).get("valueCode")
     language = params.get("language", {}).get("valueCode") or "en"
+    for name, value in (("hook", hook), ("language", language)):
+        if value is not None and not isinstance(value, str):
+            raise FhirError(400, "invalid", f"parameter {name} must be a string")
     return {
         "subject": subject_ref,
         "data": [data] if data else [],
@@ -203,6 +212,16 @@ def _apply_arguments() -> dict[str, Any]:
         "hook": hook,
         "language": language,
     }
+
+
+def _read_json() -> Any:
+    """The request body as strict JSON (the hook calls' reader: size limit also for chunked bodies)."""
+    try:
+        return parse_json(read_body())
+    except errors.ApiError as exc:  # 413 from the size limit, answered as an OperationOutcome here
+        raise FhirError(exc.status, "too-costly", exc.message) from None
+    except InvalidJson as exc:
+        raise FhirError(400, "invalid", f"the body is not acceptable JSON: {exc}") from None
 
 
 def _json_object(text: Any) -> dict[str, Any] | None:
