@@ -21,7 +21,7 @@ def create_app(
     ``bme_cds.content`` entry point; tests pass their own. All content is
     loaded, expanded and compiled here, once, so requests only do lookups.
     """
-    from cds_hooks import cors, discovery, errors, feedback, fhir_api, handouts, health, hooks, observability
+    from cds_hooks import cors, discovery, errors, feedback, fhir_api, handouts, health, hooks, observability, openapi
     from cds_hooks.auth import Authenticator
     from cds_hooks.fhir_client import FhirClient
     from cds_hooks.store import Store
@@ -39,7 +39,7 @@ def create_app(
     errors.register(app)
     observability.register(app)
     cors.register(app)
-    for blueprint in (discovery.bp, hooks.bp, feedback.bp, health.bp, fhir_api.bp, handouts.bp):
+    for blueprint in (discovery.bp, hooks.bp, feedback.bp, health.bp, fhir_api.bp, handouts.bp, openapi.bp):
         app.register_blueprint(blueprint)
     if settings.demo:  # synthetic patients at /demo-fhir and the /preview page; never in production
         from cds_hooks import demo_fhir, preview
