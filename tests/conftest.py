@@ -171,3 +171,58 @@ def feedback_client(make_feedback_app, auth_settings):
 
 
 # ============================ end of A2 section =============================
+
+# ============================================================================
+# E8 section: a watch on every log line of the run (no token, patient id or
+# name may reach a log), and the counts of the hostile suites. Helpers live in
+# tests/support/log_guard.py and tests/support/tally.py.
+# ============================================================================
+import logging
+
+from support import bodies, tally
+from support.log_guard import LOG_GUARD, register_secret
+
+# A whole-suite run emits thousands of log lines; far fewer means the guard was
+# not attached and its "no leaks" would prove nothing.
+WHOLE_SUITE_TESTS = 1000
+WHOLE_SUITE_MIN_LOG_LINES = 2000
+_LEAKS_KEY = pytest.StashKey[list]()
+
+register_secret(bodies.PATIENT_ID, bodies.PATIENT["name"][0]["family"])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def log_guard():
+    """Every record of the session reaches LOG_GUARD (the root logger's handlers see all propagated records)."""
+    root = logging.getLogger()
+    root.addHandler(LOG_GUARD)
+    yield LOG_GUARD
+    root.removeHandler(LOG_GUARD)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    problems = [f"{leak.source}: {leak.what} in: {leak.line[:300]}" for leak in LOG_GUARD.leaks()]
+    if session.testscollected >= WHOLE_SUITE_TESTS and LOG_GUARD.line_count < WHOLE_SUITE_MIN_LOG_LINES:
+        problems.append(
+            f"the log guard saw only {LOG_GUARD.line_count} log lines in {session.testscollected} tests; "
+            "it is probably not attached, so its check proves nothing"
+        )
+    session.config.stash[_LEAKS_KEY] = problems
+    if problems:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    problems = config.stash.get(_LEAKS_KEY, [])
+    terminalreporter.section("log privacy", sep="-")
+    terminalreporter.write_line(f"log lines checked: {LOG_GUARD.line_count}; leaks: {len(problems)}")
+    for problem in problems:
+        terminalreporter.write_line(f"LEAK {problem}", red=True)
+    counted = tally.counts()
+    if counted:
+        terminalreporter.section("hostile suites", sep="-")
+        for kind, amount in sorted(counted.items()):
+            terminalreporter.write_line(f"{kind}: {amount}")
+
+
+# ============================ end of E8 section =============================

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import jwt
 import pytest
@@ -18,10 +12,8 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect
 
 from cds_hooks.cli import main
-from support.store_auth import SERVICE_ID, feedback_body, free_port, issue_card
-
-TESTS_DIR = Path(__file__).parent
-STARTUP_WAIT_SECONDS = 60
+from support.gunicorn import STARTUP_WAIT_SECONDS, running_server
+from support.store_auth import SERVICE_ID, feedback_body, issue_card
 
 
 def invoke(args: list[str], **env: str):
@@ -86,45 +78,6 @@ def test_db_upgrade_on_an_unreachable_database_fails_without_showing_the_passwor
 
 
 # -- serve ----------------------------------------------------------------------------------
-
-
-@contextmanager
-def running_server(tmp_path: Path, database_url: str, *args: str) -> Iterator[tuple[str, Path, Path]]:
-    """``bme-cds serve`` (test services) in a subprocess; yields base URL and stdout/stderr files."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(TESTS_DIR),
-        "BME_CDS_DATABASE_URL": database_url,
-        "BME_CDS_INSTANCE_DIR": str(tmp_path / "instance"),
-    }
-    stdout, stderr = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
-    with stdout.open("w") as out, stderr.open("w") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "support.cli_entry", "serve", "--port", str(port), *args],
-            cwd=tmp_path, env=env, stdout=out, stderr=err,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_healthy(base_url, process, stderr)
-        yield base_url, stdout, stderr
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def _wait_until_healthy(base_url: str, process: subprocess.Popen, stderr: Path) -> None:
-    deadline = time.monotonic() + STARTUP_WAIT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"bme-cds serve exited with {process.returncode}:\n{stderr.read_text()[-3000:]}")
-        try:
-            if requests.get(base_url + "/healthz", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass  # not listening yet, or the worker is still booting
-        time.sleep(0.2)
-    pytest.fail(f"bme-cds serve did not become healthy:\n{stderr.read_text()[-3000:]}")
 
 
 def hook_call(base_url: str, token: str | None = None) -> requests.Response:
