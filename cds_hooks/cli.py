@@ -70,7 +70,7 @@ main.add_command(feedback_report)
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(min=1), help="Threads per worker.")
 @click.option("--insecure-no-auth", is_flag=True, help="Accept calls without a token (local play only).")
 @click.option("--trust-sandbox", is_flag=True, help="Trust the public CDS Hooks sandbox issuer (its key is public).")
-@click.option("--demo", is_flag=True, help="Demo mode.")
+@click.option("--demo", is_flag=True, help="Demo mode: synthetic patients at /demo-fhir and the /preview page (never with real data).")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default=None, help="Default: BME_CDS_LOG_FORMAT or text.")
 def serve(
     host: str,
@@ -166,6 +166,8 @@ def _print_banner(settings: Settings, base_url: str, workers: int, threads: int)
     click.echo(f"bme-cds serving {base_url}/cds-services")
     click.echo(f"  database: {_database_label(settings)}")
     click.echo(f"  workers:  {workers} gunicorn worker(s) x {threads} threads")
+    if settings.demo:
+        click.echo(f"  demo:     {base_url}/preview (cards in a browser), FHIR {base_url}/demo-fhir (synthetic patients)")
     if not settings.auth_enabled:
         click.echo("  auth:     OFF")
         click.secho(INSECURE_WARNING, fg="red", bold=True, err=True)
