@@ -10,17 +10,33 @@ Codes from EHRs arrive in many spellings, so systems and codes are normalised
 on both sides: OIDs and SNOMED edition URIs map to the canonical system URL,
 and ICD-10(-CM) codes are upper-cased with the dot inserted after the third
 character (``m1711`` matches ``M17.11``).
+
+``simple_icd_10_cm`` is imported only when an ICD-10-CM code must be looked
+up: its code tables cost about 1.6 s and 180 MB per process. A ValueSet that
+carries a *stored expansion* (``ValueSet.expansion`` whose ``identifier`` is
+the :func:`fingerprint <Expander.fingerprint>` of its compose, written by
+``python -m fhir_content.expansions``) is read from it instead of being
+expanded, so content whose ICD-10-CM value sets are all stored loads without
+the package. A stored expansion whose fingerprint does not match is ignored
+(the value set is expanded from its compose, as if there were none);
+``bme-cds validate`` re-expands every stored expansion and reports any that is
+out of date or differs.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
+import hashlib
+import importlib
+import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from types import ModuleType
 from typing import Any
-
-import simple_icd_10_cm as icd10cm
 
 from fhir_content.loader import Artifact, ArtifactIndex
 from fhir_content.problems import Problems, json_path
@@ -41,6 +57,10 @@ _SYSTEM_ALIASES = {
 _ICD_SYSTEMS = (ICD10CM, ICD10)
 _ICD_FILTER_OPS = ("is-a", "descendent-of")
 _LOOKUP_MEMO_LIMIT = 100_000  # distinct raw codings remembered; bounded so memory stays flat
+ICD10CM_PACKAGE = "simple-icd-10-cm"
+FINGERPRINT_PREFIX = "urn:bme-cds:expansion:sha256:"
+
+log = logging.getLogger(__name__)
 
 
 class UnknownValueSet(KeyError):
@@ -96,24 +116,46 @@ class Concept:
         return item
 
 
+@functools.cache
+def _icd10cm() -> ModuleType:
+    """The ICD-10-CM code tables, imported on first use (see the module docstring)."""
+    return importlib.import_module("simple_icd_10_cm")
+
+
+@functools.cache
+def icd10cm_version() -> str:
+    """The installed simple-icd-10-cm version, read without importing its code tables."""
+    try:
+        return version(ICD10CM_PACKAGE)
+    except PackageNotFoundError:
+        return "not installed"
+
+
 def _icd10cm_exists(code: str) -> bool:
     """ICD-10-CM codes are checked with ``simple_icd_10_cm.is_valid_item``, which accepts the
     dotted and undotted forms (``M17.11``, ``M1711``) and block ranges (``M15-M19``)."""
-    return icd10cm.is_valid_item(code)
+    return _icd10cm().is_valid_item(code)
 
 
 def _icd10cm_display(code: str) -> str | None:
-    return icd10cm.get_description(code) if _icd10cm_exists(code) else None
+    return _icd10cm().get_description(code) if _icd10cm_exists(code) else None
 
 
-class _Expander:
-    """Expands every ValueSet of an index once, memoised, reporting problems as it goes."""
+class Expander:
+    """Expands every ValueSet of an index once, memoised, reporting problems as it goes.
 
-    def __init__(self, index: ArtifactIndex, problems: Problems):
+    With ``use_stored`` a value set whose stored expansion is current is read
+    from it; ``stored`` then names the keys of those value sets.
+    """
+
+    def __init__(self, index: ArtifactIndex, problems: Problems, *, use_stored: bool = True):
         self.index = index
         self.problems = problems
+        self.use_stored = use_stored
         self.done: dict[str, tuple[Concept, ...]] = {}
+        self.stored: set[str] = set()
         self._in_progress: set[str] = set()
+        self._fingerprints: dict[str, str | None] = {}
 
     def expand(self, artifact: Artifact) -> tuple[Concept, ...]:
         if artifact.key in self.done:
@@ -121,6 +163,11 @@ class _Expander:
         if artifact.key in self._in_progress:
             self.problems.add(artifact.file, "$.compose", f"value set {artifact.key} includes itself (cycle)")
             return ()
+        stored = self._stored(artifact) if self.use_stored else None
+        if stored is not None:
+            self.stored.add(artifact.key)
+            self.done[artifact.key] = stored
+            return stored
         self._in_progress.add(artifact.key)
         reported = len(self.problems)
         compose = artifact.resource.get("compose") or {}
@@ -154,6 +201,44 @@ class _Expander:
             return []
         first, *rest = selections
         return [c for key, c in first.items() if all(key in other for other in rest)]
+
+    def fingerprint(self, artifact: Artifact) -> str | None:
+        """What a stored expansion of this value set must be named: a hash of its ``compose``, the
+        fingerprints of the value sets it includes or excludes, and the simple-icd-10-cm version.
+
+        ``None`` when an included value set is unresolved or includes itself (nothing to store).
+        """
+        if artifact.key in self._fingerprints:
+            return self._fingerprints[artifact.key]
+        self._fingerprints[artifact.key] = None  # a cycle finds None
+        compose = artifact.resource.get("compose") or {}
+        included = []
+        for part in (compose.get("include") or []) + (compose.get("exclude") or []):
+            for canonical in part.get("valueSet") or []:
+                target = self.index.resolve(canonical, "ValueSet")
+                included.append(self.fingerprint(target) if target else None)
+        if None in included:
+            return None
+        text = json.dumps({"compose": compose, "included": included, ICD10CM_PACKAGE: icd10cm_version()}, sort_keys=True)
+        result = FINGERPRINT_PREFIX + hashlib.sha256(text.encode("utf-8")).hexdigest()
+        self._fingerprints[artifact.key] = result
+        return result
+
+    def _stored(self, artifact: Artifact) -> tuple[Concept, ...] | None:
+        """The stored expansion's concepts when it is current; ``None`` (expand the compose) otherwise."""
+        expansion = artifact.resource.get("expansion")
+        if not isinstance(expansion, Mapping):
+            return None
+        if expansion.get("identifier") != self.fingerprint(artifact):
+            log.warning("ValueSet %s: stored expansion is out of date and ignored; run python -m fhir_content.expansions", artifact.id)
+            return None
+        concepts: dict[tuple[str, str], Concept] = {}
+        for item in expansion.get("contains") or []:
+            key = coding_key(item.get("system"), item.get("code"))
+            if key is None:
+                return None
+            concepts.setdefault(key, Concept(*key, item.get("display")))
+        return tuple(sorted(concepts.values(), key=lambda c: c.key))
 
     def _system_content(self, artifact: Artifact, path: str, part: Mapping[str, Any]) -> list[Concept]:
         system = normalize_system(part["system"])
@@ -194,7 +279,7 @@ class _Expander:
             if not _icd10cm_exists(value):
                 self.problems.add(artifact.file, json_path(fpath, "value"), f"{flt['value']} is not an ICD-10-CM code")
                 return []
-            selected = {normalize_code(system, c) for c in icd10cm.get_descendants(value)}
+            selected = {normalize_code(system, c) for c in _icd10cm().get_descendants(value)}
             if flt["op"] == "is-a":
                 selected.add(value)
             codes = selected if codes is None else codes & selected
@@ -222,7 +307,8 @@ class Terminology:
 
     @classmethod
     def build(cls, index: ArtifactIndex, problems: Problems) -> Terminology:
-        expander = _Expander(index, problems)
+        """Expand every ValueSet of the index (current stored expansions are read, not re-expanded)."""
+        expander = Expander(index, problems)
         for artifact in index.all("ValueSet"):
             expander.expand(artifact)
         return cls(index, expander.done)
@@ -305,7 +391,8 @@ class Terminology:
 def check_icd10cm_codings(artifact: Artifact, problems: Problems) -> None:
     """Report every ICD-10-CM Coding (``system`` + ``code``) anywhere in an artifact that does not exist.
 
-    ValueSet concepts carry their system on the include and are checked during expansion.
+    ValueSet concepts carry their system on the include and are checked during expansion; a
+    stored expansion is checked by re-expanding it (``bme-cds validate``), not code by code.
     """
 
     def walk(value: Any, path: str) -> None:
@@ -315,6 +402,8 @@ def check_icd10cm_codings(artifact: Artifact, problems: Problems) -> None:
                 if not _icd10cm_exists(normalize_code(ICD10CM, code)):
                     problems.add(artifact.file, json_path(path, "code"), f"{code} is not an ICD-10-CM code")
             for key, item in value.items():
+                if path == "$" and key == "expansion" and artifact.type == "ValueSet":
+                    continue
                 walk(item, json_path(path, key))
         elif isinstance(value, list):
             for i, item in enumerate(value):

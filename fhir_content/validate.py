@@ -1,7 +1,9 @@
 """The validator behind ``bme-cds validate``: every load check, reported instead of raised.
 
 It runs exactly the steps of :meth:`KnowledgeBase.load` (one place for every
-rule), so content that validates clean is content the service will load.
+rule), so content that validates clean is content the service will load; then
+it re-expands every stored ValueSet expansion (which the load trusts) and
+reports one that is out of date.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+from fhir_content.expansions import check_stored_expansions
 from fhir_content.knowledge import compile_content
 from fhir_content.problems import Problem, Problems
 
@@ -32,6 +35,7 @@ class ValidationReport:
 def check(source: Path | Traversable) -> ValidationReport:
     problems = Problems()
     content = compile_content(source, problems)
+    check_stored_expansions(content.index, problems)
     counts = Counter(artifact.type for artifact in content.index.all())
     return ValidationReport(problems.as_list(), dict(counts))
 

@@ -9,6 +9,9 @@ Run by hand after changing a TSV, then commit the JSON it writes::
 
     python -m plugin.build_valuesets
 
+It also refreshes the stored ICD-10-CM expansions (``fhir_content.expansions``):
+the anticoagulant value set names Z79.01.
+
 Nothing is generated at run time: the service loads the committed JSON.
 """
 
@@ -88,10 +91,14 @@ def build() -> list[dict]:
 
 
 def main() -> None:
+    from fhir_content.expansions import write_stored_expansions
+
     for resource in build():
         path = HERE / "content" / f"ValueSet-{resource['id']}.json"
         path.write_text(json.dumps(resource, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"wrote {path.relative_to(HERE.parent)}")
+    for name in write_stored_expansions(HERE / "content"):
+        print(f"stored the expansion of {name}")
 
 
 if __name__ == "__main__":
