@@ -103,3 +103,11 @@ def test_demo_data_command_writes_bundles_hook_calls_and_an_index(tmp_path, cli_
     assert body["context"]["patientId"] == "demo-margaret-chen"
     assert body["prefetch"]["patient"]["id"] == "demo-margaret-chen"
     assert "NSAID" in calls["bme-order-sign"]["shows"]
+
+
+def test_the_sandbox_guide_describes_every_demo_patient():
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "sandbox.md").read_text(encoding="utf-8")
+    for patient in DEMO_PATIENTS:
+        assert f"| `{patient.id}` | {patient.name}, {patient.person.age} |" in guide, patient.id
