@@ -29,7 +29,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import Blueprint, Response, request
 from flask.blueprints import BlueprintSetupState
@@ -37,6 +36,7 @@ from flask.blueprints import BlueprintSetupState
 from cds_hooks import urls
 from cds_hooks.content import DemoDataSource
 from cds_hooks.demo_data import collect
+from cds_hooks.fhir_api import FHIR_JSON, searchset
 from cds_hooks.fhir_client import BaseUrl, Deadline, FhirClient, FhirServer
 from cds_hooks.runtime import EXTENSION_KEY
 
@@ -44,7 +44,6 @@ bp = Blueprint("demo_fhir", __name__, url_prefix="/demo-fhir")
 
 DEMO_FHIR_KEY = "bme_cds.demo_fhir"
 DEMO_FHIR_PATH = "/demo-fhir"
-FHIR_JSON = "application/fhir+json"
 DEMO_DESCRIPTION = (
     "DEMO ONLY: synthetic, invented patients for trying bme-cds. Read-only, no authentication, no real patient data. "
     "Never load real data here."
@@ -225,17 +224,4 @@ def _search(resource_type: str, args: Mapping[str, str]) -> Response:
     if resource_type not in _data().types:
         return _outcome(404, "not-supported", f"the demo server does not serve {resource_type}")
     used = {name: value for name, value in args.items() if name in supported_params(resource_type)}
-    found = _data().search(resource_type, used)
-    base = _base()
-    query = f"?{urlencode(used)}" if used else ""
-    bundle: dict[str, Any] = {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": len(found),
-        "link": [{"relation": "self", "url": f"{base}/{resource_type}{query}"}],
-    }
-    if found:
-        bundle["entry"] = [
-            {"fullUrl": f"{base}/{resource_type}/{r['id']}", "resource": r, "search": {"mode": "match"}} for r in found
-        ]
-    return _fhir_response(bundle)
+    return _fhir_response(searchset(_base(), resource_type, used, _data().search(resource_type, used)))

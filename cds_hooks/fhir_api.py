@@ -101,7 +101,11 @@ def search(resource_type: str) -> Response:
     used = {k: v for k, v in request.args.items() if k in SEARCH_PARAMS}
     criteria = {("id" if k == "_id" else k): v for k, v in used.items()}
     found = [r for kb in _knowledge_bases() for r in kb.artifacts.search(resource_type, **criteria)]
-    base = f"{urls.base_url()}/fhir"
+    return _fhir_response(searchset(f"{urls.base_url()}/fhir", resource_type, used, found))
+
+
+def searchset(base: str, resource_type: str, used: dict[str, str], found: list[dict[str, Any]]) -> dict[str, Any]:
+    """A FHIR searchset Bundle of ``found``; ``used`` are the search parameters applied (for the ``self`` link)."""
     query = f"?{urlencode(used)}" if used else ""
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
@@ -113,7 +117,7 @@ def search(resource_type: str) -> Response:
         bundle["entry"] = [
             {"fullUrl": f"{base}/{resource_type}/{r['id']}", "resource": r, "search": {"mode": "match"}} for r in found
         ]
-    return _fhir_response(bundle)
+    return bundle
 
 
 @bp.get("/<resource_type>/<resource_id>")
