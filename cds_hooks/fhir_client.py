@@ -320,8 +320,12 @@ def _is_next(link: Any) -> bool:
 
 
 def _has_dot_segment(path: str) -> bool:
-    """Whether a path has a ``.`` or ``..`` segment, also percent-encoded (servers may decode ``%2e%2e``)."""
-    return any(unquote(segment) in (".", "..") for segment in path.split("/"))
+    """Whether a path has a ``.`` or ``..`` segment once decoded.
+
+    Servers may decode ``%2e%2e`` and even ``%2F`` before resolving the path,
+    so ``Patient/..%2F..%2Fadmin`` counts as leaving the base too.
+    """
+    return any(segment in (".", "..") for segment in unquote(path).split("/"))
 
 
 def _allowlist_entry(entry: str) -> BaseUrl:
