@@ -5,7 +5,9 @@ complaint), so expressions are first parsed here with an error listener that
 raises and a check that the whole text was consumed. The parse tree is then
 checked statically: every function exists, and every value-set URL written as
 a string literal in ``resourcesIn`` / ``inValueSet`` / ``whereCodeIn`` names a
-loaded ValueSet.
+loaded ValueSet. The same tree is then compiled into closures
+(:mod:`fhir_content.fhirpath_compiler`: fhirpathpy's semantics without
+re-walking the tree on every evaluation).
 
 The functions added to FHIRPath (``resources``, ``resourcesIn``,
 ``inValueSet``, ``whereCodeIn``) answer from the per-request :class:`~fhir_content.datacontext.DataView`.
@@ -25,7 +27,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import fhirpathpy
 from antlr4 import CommonTokenStream, InputStream, Token
 from antlr4.error.ErrorListener import ErrorListener
 from antlr4.tree.Tree import ParseTreeWalker
@@ -39,6 +40,7 @@ from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
 from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
 
 from fhir_content.datacontext import CODED_ELEMENTS
+from fhir_content.fhirpath_compiler import FHIRPathCompileError, FHIRPathCompiler
 from fhir_content.problems import Problems, json_path
 from fhir_content.terminology import Terminology, UnknownValueSet
 
@@ -79,8 +81,7 @@ _FUNCTIONS: dict[str, dict[str, Any]] = {
     "whereCodeIn": {"fn": _where_code_in, "arity": {1: ["String"]}},
 }
 _VALUE_SET_FUNCTIONS = ("resourcesIn", "inValueSet", "whereCodeIn")
-_OPTIONS = {"userInvocationTable": _FUNCTIONS}
-_RAW_OPTIONS = {**_OPTIONS, "returnRawData": True}
+_COMPILER = FHIRPathCompiler(R4_MODEL, _FUNCTIONS)
 KNOWN_FUNCTIONS = frozenset(invocation_registry) | frozenset(_FUNCTIONS)
 
 
@@ -130,7 +131,7 @@ class Expression:
         """The result: plain JSON-like values (a copy), or fhirpathpy nodes when ``raw``."""
         token = _current_view.set(scope.view)
         try:
-            return self._fn(scope.root, dict(scope.variables))
+            return self._fn(scope.root, scope.variables)
         except Exception as exc:  # any fhirpathpy failure becomes one well-described error
             raise ExpressionError(self.where, exc) from exc
         finally:
@@ -249,8 +250,12 @@ class ExpressionCompiler:
             return None
         if not self._check_calls(tree, file, path):
             return None
-        options = _RAW_OPTIONS if raw else _OPTIONS
-        return Expression(text, f"{file} {path}", raw, fhirpathpy.compile(text, R4_MODEL, options))
+        try:
+            evaluate = _COMPILER.compile(tree, raw=raw)
+        except FHIRPathCompileError as exc:
+            self.problems.add(file, path, f"FHIRPath {exc}")
+            return None
+        return Expression(text, f"{file} {path}", raw, evaluate)
 
     def _check_calls(self, tree: Mapping[str, Any], file: str, path: str) -> bool:
         ok = True

@@ -1,0 +1,418 @@
+"""FHIRPath parse trees compiled once into Python closures: fhirpathpy's semantics without its interpreter loop.
+
+fhirpathpy evaluates an expression by walking its parse tree on every call:
+each node is dispatched through a table, every function call and operator
+rebuilds the ~100-entry function registry, literals and identifiers are
+re-read with regular expressions, and parameters are re-wrapped. That walk
+was about half of a hook call's evaluation time. Here each tree node becomes
+one closure at load, with everything that does not depend on the data (the
+function looked up, the literal parsed, the member name, the parameter kinds)
+decided then.
+
+The semantics stay fhirpathpy's (version 2.x): every function and operator is
+fhirpathpy's own implementation, called with the same arguments in the same
+order, with the same ``$this`` bookkeeping in the evaluation context, and the
+result is converted exactly as ``fhirpathpy.compile`` converts it.
+tests/engine_fhirpath_compiler (test_fhirpath_compiler.py) checks every
+expression of the BME and engine test content, and a set covering every node
+type, against fhirpathpy's interpreter.
+
+One difference in kind: ``%name`` variables are read from the mapping given
+to each call instead of a copy of it, so a mapping that computes a variable
+on first use (see :class:`fhir_content.environment.RequestVariables`) only
+computes the variables an expression actually reads.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from functools import reduce
+from typing import Any
+
+from fhirpathpy.engine import check_boolean_param, check_integer_param, check_number_param, check_string_param, type_specifier
+from fhirpathpy.engine import util
+from fhirpathpy.engine.invocations import invocation_registry
+from fhirpathpy.engine.invocations.constants import constants
+from fhirpathpy.engine.nodes import FP_DateTime, FP_Time, FP_Type, ResourceNode
+from fhirpathpy.engine.util import arraify, get_data, process_user_invocation_table
+
+# fhirpathpy.engine re-exports the evaluator table under the module's name, so import the module itself.
+_evaluators = importlib.import_module("fhirpathpy.engine.evaluators")
+
+UCUM = "http://unitsofmeasure.org"
+_PARAM_CHECKS = {
+    "Integer": check_integer_param,
+    "Number": check_number_param,
+    "Boolean": check_boolean_param,
+    "String": check_string_param,
+}
+_ALIASES = {"contains": "containsOp", "in": "inOp", "is": "isOp", "as": "asOp"}
+
+Context = dict[str, Any]
+Step = Callable[[Context, Any], list]
+ParamMaker = Callable[[Context, Any], Any]
+Evaluate = Callable[[Any, Mapping[str, Any]], list]
+
+
+class FHIRPathCompileError(ValueError):
+    """A tree calls a function that does not exist or with the wrong number of arguments.
+
+    fhirpathpy finds these only when the expression runs; compiling finds them at load.
+    """
+
+
+class FHIRPathCompiler:
+    """Compiles parse trees (as made by fhirpathpy's parser) against one model and one user function table.
+
+    ``user_functions`` has fhirpathpy's ``userInvocationTable`` shape:
+    ``{name: {"fn": fn(inputs, *args), "arity": {n: [types]}}}``.
+    """
+
+    def __init__(self, model: Mapping[str, Any], user_functions: Mapping[str, Any]):
+        self.model = model
+        self._user_table = process_user_invocation_table(user_functions)
+        self._registry = {**invocation_registry, **self._user_table}
+
+    def compile(self, tree: Mapping[str, Any], *, raw: bool = False) -> Evaluate:
+        """``evaluate(resource, variables)``, like ``fhirpathpy.compile(...)(resource, variables)``.
+
+        ``raw`` returns fhirpathpy's nodes (``returnRawData``) instead of plain JSON copies.
+        """
+        root = self._node(tree["children"][0])
+        model, table = self.model, self._user_table
+
+        def evaluate(resource: Any, variables: Mapping[str, Any]) -> list:
+            constants.reset()  # today() and now() are read once per evaluation
+            data_root = arraify(resource)
+            ctx = {"dataRoot": data_root, "vars": _Variables(resource, variables), "model": model, "userInvocationTable": table}
+            result = root(ctx, data_root)
+            return _raw(result) if raw else _plain(result)
+
+        return evaluate
+
+    # -- nodes ----------------------------------------------------------------------
+
+    def _node(self, node: Mapping[str, Any]) -> Step:
+        compile_node = getattr(self, "_" + node["type"], None)
+        if compile_node is None:
+            raise FHIRPathCompileError(f"FHIRPath node {node['type']} is not supported")
+        return compile_node(node)
+
+    def _child(self, node: Mapping[str, Any]) -> Step:
+        """Nodes that only wrap their one child (their evaluator evaluates the child)."""
+        return self._node(node["children"][0])
+
+    _TermExpression = _InvocationTerm = _ParenthesizedTerm = _child
+
+    def _LiteralTerm(self, node: Mapping[str, Any]) -> Step:  # noqa: N802 - named after the node type
+        term = node["children"][0]
+        if term:
+            return self._node(term)
+        text = node["text"]
+        return lambda ctx, data: [text]
+
+    def _InvocationExpression(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
+        steps = [self._node(child) for child in node["children"]]
+
+        def run(ctx: Context, data: Any) -> list:
+            for step in steps:
+                data = step(ctx, data)
+            return list(data)
+
+        return run
+
+    def _NullLiteral(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
+        return lambda ctx, data: []
+
+    def _BooleanLiteral(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
+        value = node["text"] == "true"
+        return lambda ctx, data: [value]
+
+    def _NumberLiteral(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
+        number = Decimal(node["text"])
+        value = int(number) if number == int(number) else number
+        return lambda ctx, data: [value]
+
+    def _StringLiteral(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
+        (value,) = _evaluators.string_literal(None, None, node)
+        return lambda ctx, data: [value]
+
+    # Quantity, date and time literals build mutable fhirpathpy objects: a fresh one per evaluation.
+    def _QuantityLiteral(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
+        return lambda ctx, data: _evaluators.quantity_literal(ctx, data, node)
+
+    def _DateTimeLiteral(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
+        text = node["text"][1:]
+        return lambda ctx, data: [FP_DateTime(text)]
+
+    def _TimeLiteral(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
+        text = node["text"][2:]
+        return lambda ctx, data: [FP_Time(text)]
+
+    def _ExternalConstantTerm(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
+        name = _identifier(node["children"][0]["children"][0]).replace("`", "")
+
+        def run(ctx: Context, data: Any) -> list:
+            variables = ctx["vars"]
+            if name not in variables:
+                raise ValueError(f"Attempting to access an undefined environment variable: {name}")
+            value = variables[name]
+            if value is None:
+                return []
+            return value if isinstance(value, list) else [value]
+
+        return run
+
+    def _ThisInvocation(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
+        return lambda ctx, data: arraify(ctx["$this"])
+
+    def _IndexInvocation(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
+        return lambda ctx, data: arraify(ctx["$index"])
+
+    def _TotalInvocation(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
+        return lambda ctx, data: arraify(ctx["$total"])
+
+    def _MemberInvocation(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
+        key = _identifier(node["children"][0]).replace("`", "")
+        member = _evaluators.create_reduce_member_invocation(self.model, key)
+        resource_type = util.is_capitalized(key)
+
+        def run(ctx: Context, data: Any) -> list:
+            if not isinstance(data, list):
+                return []
+            if resource_type:
+                try:
+                    return [ResourceNode.create_node(x, key) for x in data if x["resourceType"] == key]
+                except TypeError:
+                    pass
+            return list(reduce(member, data, []))
+
+        return run
+
+    def _IndexerExpression(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
+        collection, index = (self._node(child) for child in node["children"][:2])
+
+        def run(ctx: Context, data: Any) -> list:
+            items = collection(ctx, data)
+            position = index(ctx, data)
+            if util.is_empty(position):
+                return []
+            n = int(position[0])
+            if items is not None and util.is_some(n) and len(items) > n >= 0:
+                return [items[n]]
+            return []
+
+        return run
+
+    def _PolarityExpression(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
+        sign = node["terminalNodeText"][0]
+        operand = self._node(node["children"][0])
+
+        def run(ctx: Context, data: Any) -> list:
+            result = operand(ctx, data)
+            if len(result) != 1:
+                raise ValueError("Unary " + sign + " can only be applied to an individual number.")
+            if not util.is_number(result[0]):
+                raise ValueError("Unary " + sign + " can only be applied to a number.")
+            if sign == "-":
+                result[0] = -result[0]
+            return result
+
+        return run
+
+    def _FunctionInvocation(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
+        call = node["children"][0]
+        name = _identifier(call["children"][0])
+        rest = call["children"][1:]
+        raw_params = rest[0]["children"] if rest and "children" in rest[0] else None
+        invocation = self._invocation(name)
+        fn = invocation["fn"]
+        nullable_input = "nullable_input" in invocation
+
+        if "variadic" in invocation:
+            makers = [self._param(invocation["variadic"], p) for p in (raw_params if isinstance(raw_params, list) else [])]
+
+            def variadic(ctx: Context, data: Any) -> list:
+                if nullable_input and util.is_nullable(data):
+                    return []
+                this = ctx["$this"] if "$this" in ctx else ctx["dataRoot"]
+                return arraify(fn(ctx, arraify(data), *[make(ctx, this) for make in makers]))
+
+            return variadic
+
+        if "arity" not in invocation:
+            if raw_params:
+                raise FHIRPathCompileError(f"{name}() takes no arguments")
+
+            def no_params(ctx: Context, data: Any) -> list:
+                if nullable_input and util.is_nullable(data):
+                    return []
+                return arraify(fn(ctx, arraify(data)))
+
+            return no_params
+
+        if fn.__name__ == "trace_fn" and raw_params is not None:
+            raw_params = raw_params[:1]
+        count = len(raw_params) if isinstance(raw_params, list) else 0
+        if count not in invocation["arity"]:
+            raise FHIRPathCompileError(f"{name}() does not take {count} argument(s)")
+        types = invocation["arity"][count]
+        makers = [self._param(types[i], raw_params[i]) for i in range(count)]
+        nullable = "nullable" in invocation
+
+        def with_params(ctx: Context, data: Any) -> list:
+            if nullable_input and util.is_nullable(data):
+                return []
+            this = ctx["$this"] if "$this" in ctx else ctx["dataRoot"]
+            params = [ctx, data, *[make(ctx, this) for make in makers]]
+            if nullable and any(util.is_nullable(p) for p in params):
+                return []
+            return arraify(fn(*params))
+
+        return with_params
+
+    def _operator(self, node: Mapping[str, Any]) -> Step:
+        operator = node["terminalNodeText"][0]
+        return self._infix(_ALIASES.get(operator, operator), node["children"])
+
+    _InequalityExpression = _AdditiveExpression = _MultiplicativeExpression = _EqualityExpression = _operator
+    _OrExpression = _ImpliesExpression = _AndExpression = _XorExpression = _operator
+    _MembershipExpression = _TypeExpression = _operator
+
+    def _UnionExpression(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
+        return self._infix("|", node["children"])
+
+    # -- calls --------------------------------------------------------------------------
+
+    def _invocation(self, name: str) -> Mapping[str, Any]:
+        invocation = self._registry.get(name)
+        if invocation is None or "fn" not in invocation:
+            raise FHIRPathCompileError(f"unknown FHIRPath function {name}()")
+        return invocation
+
+    def _infix(self, name: str, operands: list[Mapping[str, Any]]) -> Step:
+        invocation = self._invocation(name)
+        fn = invocation["fn"]
+        left, right = (self._param(kind, operand) for kind, operand in zip(invocation["arity"][2], operands, strict=True))
+        nullable = "nullable" in invocation
+
+        def run(ctx: Context, data: Any) -> list:
+            params = [ctx, left(ctx, data), right(ctx, data)]
+            if nullable and any(util.is_nullable(p) for p in params):
+                return []
+            return arraify(fn(*params))
+
+        return run
+
+    def _param(self, kind: Any, param: Mapping[str, Any]) -> ParamMaker:
+        """How one argument is passed, by its declared kind (fhirpathpy's ``make_param``)."""
+        if kind == "Expr":  # a lambda the function calls per item, with $this set to it
+            step = self._node(param)
+
+            def expression(ctx: Context, parent: Any) -> Callable[[Any], list]:
+                def per_item(data: Any) -> list:
+                    ctx["$this"] = arraify(data)
+                    return step(ctx, ctx["$this"])
+
+                return per_item
+
+            return expression
+        if kind == "AnyAtRoot":
+            step = self._node(param)
+
+            def at_root(ctx: Context, parent: Any) -> list:
+                ctx["$this"] = ctx["$this"] if "$this" in ctx else ctx["dataRoot"]
+                return step(ctx, ctx["$this"])
+
+            return at_root
+        if kind == "Identifier":
+            if param["type"] != "TermExpression":
+                raise FHIRPathCompileError("expected an identifier argument")
+            text = param["text"]
+            return lambda ctx, parent: text
+        if kind == "TypeSpecifier":
+            type_info = type_specifier(None, None, param)
+            return lambda ctx, parent: type_info
+        return self._value_param(kind, self._node(param))
+
+    @staticmethod
+    def _value_param(kind: Any, step: Step) -> ParamMaker:
+        """An argument evaluated against the input (``$this`` = the input), then checked to be one value of its type."""
+        if kind == "Any":
+
+            def any_value(ctx: Context, parent: Any) -> list:
+                ctx["$this"] = parent
+                return step(ctx, parent)
+
+            return any_value
+        single = kind[0] if isinstance(kind, list) else kind
+        check = _PARAM_CHECKS.get(single)
+        if check is None:
+            raise FHIRPathCompileError(f"arguments of type {single} are not supported")
+
+        def value(ctx: Context, parent: Any) -> Any:
+            ctx["$this"] = parent
+            result = step(ctx, parent)
+            if len(result) > 1:
+                raise ValueError(f"Unexpected collection{json.dumps(result)}; expected singleton of type {single}")
+            return check(result[0]) if result else []
+
+        return value
+
+
+class _Variables(Mapping[str, Any]):
+    """fhirpathpy's default variables (``%context`` = the input, ``%ucum``) under the caller's, read through."""
+
+    __slots__ = ("_resource", "_variables")
+
+    def __init__(self, resource: Any, variables: Mapping[str, Any]):
+        self._resource = resource
+        self._variables = variables
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._variables or name in ("context", "ucum")
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self._variables:
+            return self._variables[name]
+        if name == "context":
+            return self._resource
+        if name == "ucum":
+            return UCUM
+        raise KeyError(name)
+
+    def __iter__(self):
+        yield from self._variables
+        yield from (name for name in ("context", "ucum") if name not in self._variables)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _identifier(node: Mapping[str, Any]) -> str:
+    return _evaluators.identifier(None, None, node)[0]
+
+
+def _is_extension_only(value: Any) -> bool:
+    """fhirpathpy's internal stand-in for a primitive's extension, never part of a result."""
+    return isinstance(value, dict) and list(value.keys()) == ["extension"]
+
+
+def _raw(result: Any) -> Any:
+    if not isinstance(result, list):
+        return result
+    return [item for item in result if not (isinstance(item, ResourceNode) and _is_extension_only(item.data))]
+
+
+def _plain(node: Any) -> Any:
+    """Resource nodes to plain JSON copies, exactly as ``fhirpathpy.compile`` returns them."""
+    data = get_data(node)
+    if isinstance(node, list):
+        return [item for item in (_plain(i) for i in data) if not _is_extension_only(item)]
+    if isinstance(data, dict) and not isinstance(data, FP_Type):
+        return {key: _plain(value) for key, value in data.items()}
+    return data
+

@@ -1,0 +1,226 @@
+"""The compiled FHIRPath evaluator gives exactly what fhirpathpy's interpreter gives.
+
+Differential tests: every expression of the BME content (on every golden
+patient and every benchmark chart) and of the engine's test content, and a
+set of expressions covering every kind of FHIRPath node, are evaluated both
+ways on the same inputs; the results (values and, for raw results, fhirpathpy
+node types and paths) or the fact of failing must match.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from datetime import date
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import fhirpathpy
+import pytest
+from fhirpathpy.engine.invocations import invocation_registry
+from fhirpathpy.engine.nodes import ResourceNode
+
+from bench.workload import standard_workloads
+from content.golden import PLAN_FOR_HOOK, prefetch_templates
+from engine.engine_scenarios import SCENARIOS
+from content.patients import CASES
+from fhir_content import ContentLoadError, DataView, KnowledgeBase
+from fhir_content.environment import build_scope
+from fhir_content.expressions import _FUNCTIONS, R4_MODEL, Expression, ExpressionCompiler, Scope, _current_view, parse_strict, to_json
+from fhir_content.fhirpath_compiler import FHIRPathCompiler
+from fhir_content.problems import Problems
+from plugin import findings
+
+ENGINE_CONTENT = Path(__file__).parent / "engine" / "content"
+
+
+def reference(expression: Expression) -> Any:
+    """fhirpathpy's own compiled function for the same text and options."""
+    options = {"userInvocationTable": _FUNCTIONS, "returnRawData": expression.raw}
+    return fhirpathpy.compile(expression.text, R4_MODEL, options)
+
+
+def outcome(evaluate: Any, scope: Scope, variables: Mapping[str, Any]) -> Any:
+    """What an evaluation gave, comparably: its values (with node types and paths), or that it failed."""
+    token = _current_view.set(scope.view)
+    try:
+        result = evaluate(scope.root, variables)
+    except Exception:  # noqa: BLE001 - failing is an outcome to compare
+        return "failed"
+    finally:
+        _current_view.reset(token)
+    return [_comparable(item) for item in result] if isinstance(result, list) else _comparable(result)
+
+
+def _comparable(item: Any) -> Any:
+    if isinstance(item, ResourceNode):
+        return ("node", item.path, to_json(item.data))
+    return (type(item).__name__, to_json(item))
+
+
+def expressions_of(kb: KnowledgeBase, plan_id: str) -> Iterator[Expression]:
+    """Every compiled expression a plan evaluates, apart from its Library variables."""
+    plan = kb._content.plans[plan_id]
+    for rule in plan.rules:
+        yield from rule.conditions
+        if rule.evidence:
+            yield rule.evidence
+        if rule.description:
+            yield from (part for part in rule.description.parts if isinstance(part, Expression))
+        for suggestion in rule.suggestions:
+            yield from suggestion.conditions
+            yield from (dynamic.expression for dynamic in suggestion.activity.dynamic_values)
+
+
+def compare_plan(kb: KnowledgeBase, plan_id: str, context: Mapping[str, Any], prefetch: Mapping[str, Any]) -> int:
+    """Evaluate every variable and expression of a plan both ways; returns how many were compared."""
+    plan = kb._content.plans[plan_id]
+    view = DataView(kb.terminology, context, prefetch)
+    scope = build_scope(view, base_url="https://x.org", language="en", libraries=(), derived_facts=kb._derived_facts)
+    variables = dict(scope.variables)
+    compared = 0
+    for library in plan.libraries:
+        for variable in library.variables:
+            mine = outcome(variable.expression._fn, scope, variables)
+            assert mine == outcome(reference(variable.expression), scope, variables), variable.expression.where
+            if mine != "failed":
+                variables[variable.name] = variable.expression.evaluate(Scope(scope.root, variables, view))
+            compared += 1
+    full = Scope(scope.root, variables, view)
+    for expression in expressions_of(kb, plan_id):
+        assert outcome(expression._fn, full, variables) == outcome(reference(expression), full, variables), expression.where
+        compared += 1
+    return compared
+
+
+@pytest.fixture(scope="module")
+def bme() -> KnowledgeBase:
+    return KnowledgeBase.load(files("plugin") / "content", derived_facts=[findings.derive_facts])
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+def test_every_bme_expression_agrees_on_every_golden_patient(bme, case):
+    request = case.hook_request(prefetch_templates(bme, case.hook))
+    assert compare_plan(bme, PLAN_FOR_HOOK[case.hook], request["context"], request["prefetch"]) > 50
+
+
+@pytest.mark.parametrize("workload", standard_workloads(quick=True, today=date(2026, 3, 2)), ids=lambda w: w.name)
+def test_every_bme_expression_agrees_on_the_benchmark_charts(bme, workload):
+    assert compare_plan(bme, workload.service_id, workload.body["context"], workload.body["prefetch"]) > 50
+
+
+def test_every_engine_test_expression_agrees():
+    kb = KnowledgeBase.load(ENGINE_CONTENT)
+    for scenario in SCENARIOS.values():
+        compare_plan(kb, scenario.plan, scenario.context(), scenario.prefetch())
+
+
+PATIENT = {
+    "resourceType": "Patient",
+    "id": "p1",
+    "birthDate": "1970-05-14",
+    "gender": "female",
+    "active": True,
+    "_gender": {"extension": [{"url": "http://example.org/x", "valueString": "x"}]},
+    "name": [{"given": ["Ada", "Lovelace"], "family": "King"}, {"given": ["A."], "text": "A. King"}],
+    "telecom": [{"system": "phone", "value": "555"}, {"system": "email", "value": "a@b.c"}],
+    "extension": [{"url": "http://example.org/ext", "valueInteger": 3}],
+}
+OBSERVATION = {
+    "resourceType": "Observation",
+    "id": "o1",
+    "status": "final",
+    "code": {"coding": [{"system": "http://loinc.org", "code": "2571-8"}]},
+    "effectiveDateTime": "2024-02-03T10:00:00Z",
+    "valueQuantity": {"value": 1.5, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"},
+    "component": [{"valuePeriod": {"start": "2024-01-01"}}],
+}
+
+#: Every kind of node and every family of functions, on a Patient and an Observation.
+COVERAGE = [
+    "1 + 2 * 3 - 4 / 2", "7 div 2", "7 mod 2", "-(3)", "-'a'", "(1 | 2 | 2).count()", "{}", "{}.empty()",
+    "'a\\'b' + 'c'", "'x' & {}", "1 = 1.0", "1 != 2", "1 ~ 1.0", "'A' !~ 'a'", "2 > 1 and 1 <= 1", "true or {}",
+    "false implies true", "true xor false", "(1 | 2) contains 2", "2 in (1 | 2)", "@2020-01-01 + 1 year",
+    "@2020-01-01T10:00:00Z > @2020-01-01", "@T10:00:00", "10 'mg' = 10 'mg'", "5 days", "today() > @2000-01-01",
+    "now().toString().length() > 4", "%ucum", "%context.id", "%nope", "%x + 1", "%xs.select($this * 2)",
+    "name.given", "name[1].given", "name.given[0]", "Patient.name.family", "Observation.status", "name.given[5]",
+    "name.where(given.exists()).count()", "name.select(given.first())", "name.given.where($index = 1)",
+    "(1 | 2 | 3).aggregate($this + $total, 0)", "(1 | 2 | 3).aggregate($total + $this)", "name.exists(text)",
+    "name.all(given.exists())", "telecom.where(system = 'phone').value", "iif(active, 'yes', 'no')",
+    "iif({}, 'yes')", "coalesce({}, 'x')", "'abc'.substring(1)", "'abc'.substring(1, 1)",
+    "'abc'.matches('b')", "'abc'.contains('b')", "'abc'.startsWith('a')", "'abc'.endsWith('c')",
+    "'abc'.indexOf('b')", "'abc'.upper().lower()", "'abc'.replace('a', 'b')", "'abc'.replaceMatches('a', 'b')",
+    "'abc'.length()", "'abc'.toChars()", "'5'.toInteger()", "'1.5'.toDecimal()", "true.toString()",
+    "'2020-01-01'.toDate()", "'x'.toBoolean()", "value is Quantity", "(value as Quantity).value", "value.ofType(Quantity)",
+    "effective as dateTime", "(effective as dateTime) < now()", "component.value.ofType(Period).start",
+    "children().count()", "descendants().count() > 5", "name.exclude(name.first()).count()", "name.intersect(name).count()",
+    "1.combine(2)", "name.union(name).count()", "name.skip(1).count()", "name.take(1).given", "name.tail().text",
+    "name.last().text", "name.single()", "name.first().single().family", "(1 | 1).isDistinct()", "(1 | 2).subsetOf(1 | 2 | 3)",
+    "(1 | 2 | 3).supersetOf(1)", "(true | false).allTrue()", "(true | false).anyTrue()", "(false).allFalse()",
+    "(true).anyFalse()", "extension('http://example.org/ext').value", "gender.extension.count()", "type().name",
+    "(-1.5).abs()", "1.2.ceiling()", "0.exp()", "1.ln()", "100.log(10)", "2.power(3)", "1.234.round(1)", "4.sqrt()",
+    "1.7.truncate()", "name.given.trace('g').count()", "name.repeat(given).count()", "1.not()", "true.not()",
+    "(1 | 1 | 2).distinct()", "value.is(Quantity)", "value.as(Quantity).unit", "'2020-01-01T10:00:00Z'.toDateTime()",
+    "'10:00'.toTime()", "'5 mg'.toQuantity()", "name.given.join(', ')", "'a,b'.split(',')", "' a '.trim()",
+    "'abc'.encode('base64')", "'YWJj'.decode('base64')", "1.5.floor()", "timeOfDay().exists()", "(1 | 2 | 4).avg()",
+    "(1 | 2).sum()", "(3 | 1).min()", "(3 | 1).max()", "'true'.convertsToBoolean()", "'1'.convertsToInteger()",
+    "'1.5'.convertsToDecimal()", "1.convertsToString()", "'2020'.convertsToDate()", "'2020-01-01'.convertsToDateTime()",
+    "'10:00'.convertsToTime()", "'1 mg'.convertsToQuantity()",
+    "resources('Observation').count()", "resourcesIn('Observation', 'http://example.org/engine-test/ValueSet/triglycerides')",
+    "code.inValueSet('http://example.org/engine-test/ValueSet/triglycerides')", "resourcesIn('Observation', 'nope')",
+]
+
+
+@pytest.fixture(scope="module")
+def coverage_kb() -> KnowledgeBase:
+    return KnowledgeBase.load(ENGINE_CONTENT)
+
+
+@pytest.mark.parametrize("text", COVERAGE)
+@pytest.mark.parametrize("raw", [False, True], ids=["json", "raw"])
+def test_every_kind_of_node_agrees(coverage_kb, text, raw):
+    tree = parse_strict(text)
+    mine = FHIRPathCompiler(R4_MODEL, _FUNCTIONS).compile(tree, raw=raw)
+    theirs = fhirpathpy.compile(text, R4_MODEL, {"userInvocationTable": _FUNCTIONS, "returnRawData": raw})
+    view = DataView(coverage_kb.terminology, {"patientId": "p1"}, {"o": OBSERVATION, "p": PATIENT})
+    variables = {"x": 41, "xs": [1, 2], "context": {"patientId": "p1"}}
+    for root in (PATIENT, OBSERVATION):
+        scope = Scope(root, variables, view)
+        assert outcome(mine, scope, variables) == outcome(theirs, scope, variables)
+
+
+def test_the_coverage_set_calls_every_fhirpathpy_function_and_operator():
+    operators = {"containsOp", "inOp", "isOp", "asOp", "mod", "div", "or", "and", "xor", "implies"}
+    functions = {name for name in invocation_registry if name.isalpha()} - operators
+    assert sorted(name for name in functions if not any(f"{name}(" in text for text in COVERAGE)) == []
+    assert all(any(f" {op} " in text for text in COVERAGE) for op in ("contains", "in", "is", "as", "mod", "div", "or", "and", "xor", "implies"))
+
+
+def test_a_call_with_the_wrong_number_of_arguments_is_a_load_problem(coverage_kb):
+    problems = Problems()
+    assert ExpressionCompiler(coverage_kb.terminology, problems).compile("'abc'.substring()", "Library-x.json", "$.x") is None
+    assert [str(p) for p in problems.as_list()] == ["Library-x.json: $.x: FHIRPath substring() does not take 0 argument(s)"]
+
+
+def test_content_with_such_a_call_does_not_load(tmp_path):
+    library = {
+        "resourceType": "Library",
+        "id": "lib",
+        "url": "http://example.org/Library/lib",
+        "version": "1",
+        "status": "active",
+        "type": {"coding": [{"code": "logic-library"}]},
+        "extension": [
+            {
+                "url": "http://hl7.org/fhir/StructureDefinition/variable",
+                "valueExpression": {"name": "x", "language": "text/fhirpath", "expression": "'a'.upper(1)"},
+            }
+        ],
+    }
+    (tmp_path / "Library-lib.json").write_text(json.dumps(library))
+    with pytest.raises(ContentLoadError) as info:
+        KnowledgeBase.load(tmp_path)
+    assert [str(p) for p in info.value.problems] == [
+        "Library-lib.json: $.extension[0].valueExpression.expression: FHIRPath upper() does not take 1 argument(s)"
+    ]
