@@ -1,23 +1,28 @@
 """The FHIRPath variables of one request: built-ins, derived facts, then Library variables.
 
-Built once per request, before any action is evaluated, so every Library
-variable and every derived fact is computed exactly once however many actions
-use it. A failing derived fact or variable is logged (without patient data)
-and left undefined: expressions that use it then fail, and the engine skips
-their actions instead of showing a card computed from missing data.
+Built-ins and derived facts are computed once per request, before any action
+is evaluated. A Library variable is computed the first time an expression
+reads it, at most once per request, so a request pays only for the variables
+its conditions, texts and suggestions actually reach (a patient with no BME
+finding never computes the finding's evidence). Each variable sees exactly
+what it saw when all were computed in order up front: the built-ins, the
+derived facts and the variables written before it. A failing derived fact or
+variable is logged (without patient data) and left undefined: expressions
+that use it then fail, and the engine skips their actions instead of showing
+a card computed from missing data.
 """
 
 from __future__ import annotations
 
 import calendar
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
 from fhir_content.datacontext import DataView
 from fhir_content.expressions import ExpressionError, Scope
-from fhir_content.libraries import RESERVED_NAMES, CompiledLibrary
+from fhir_content.libraries import RESERVED_NAMES, CompiledLibrary, Variable
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +80,81 @@ def build_scope(
         "language": language or [],
         "ageYears": [] if age is None else age,
     }
-    variables = {**_derived(view, derived_facts), **builtins}
-    for library in libraries:
-        for variable in library.variables:
+    fixed = {**_derived(view, derived_facts), **builtins}
+    library_variables = _LibraryVariables(fixed, [v for library in libraries for v in library.variables], patient, view)
+    return Scope(patient, library_variables.visible_before(len(library_variables.variables)), view)
+
+
+_FAILED = object()
+
+
+class _LibraryVariables:
+    """The Library variables of one request, each evaluated on first use and remembered."""
+
+    def __init__(self, fixed: Mapping[str, Any], variables: Sequence[Variable], root: Mapping[str, Any], view: DataView):
+        self.fixed = fixed
+        self.variables = tuple(variables)
+        self._root = root
+        self._view = view
+        self._values: dict[int, Any] = {}
+        self._positions: dict[str, list[int]] = {}
+        for position, variable in enumerate(self.variables):
+            self._positions.setdefault(variable.name, []).append(position)
+
+    def visible_before(self, limit: int) -> RequestVariables:
+        return RequestVariables(self, limit)
+
+    def lookup(self, name: str, limit: int) -> Any:
+        """The value ``%name`` has for an expression that sees the variables before ``limit``; ``_FAILED`` if none.
+
+        The latest definition before ``limit`` that evaluated wins, else the
+        built-in or derived fact of that name: what the name held at that
+        point when the variables were assigned one after another.
+        """
+        for position in reversed(self._positions.get(name, ())):
+            if position < limit:
+                value = self._value(position)
+                if value is not _FAILED:
+                    return value
+        return self.fixed.get(name, _FAILED)
+
+    def _value(self, position: int) -> Any:
+        if position not in self._values:
+            variable = self.variables[position]
             try:
-                variables[variable.name] = variable.expression.evaluate(Scope(patient, variables, view))
+                self._values[position] = variable.expression.evaluate(Scope(self._root, self.visible_before(position), self._view))
             except ExpressionError as exc:
                 log.error("library variable %%%s failed, left undefined: %s", variable.name, exc)
-    return Scope(patient, variables, view)
+                self._values[position] = _FAILED
+        return self._values[position]
+
+
+class RequestVariables(Mapping[str, Any]):
+    """The ``%`` variables an expression sees: built-ins, derived facts and the Library variables before a point.
+
+    Reading a Library variable computes it (once per request); iterating
+    computes them all.
+    """
+
+    __slots__ = ("_library", "_limit")
+
+    def __init__(self, library: _LibraryVariables, limit: int):
+        self._library = library
+        self._limit = limit
+
+    def __getitem__(self, name: str) -> Any:
+        value = self._library.lookup(name, self._limit)
+        if value is _FAILED:
+            raise KeyError(name)
+        return value
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._library.lookup(name, self._limit) is not _FAILED
+
+    def __iter__(self) -> Iterator[str]:
+        names = dict.fromkeys(self._library.fixed)
+        names.update(dict.fromkeys(v.name for v in self._library.variables[: self._limit]))
+        return (name for name in names if name in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
