@@ -168,7 +168,9 @@ class RemoteJwks:
             if response.status_code != 200:
                 raise ValueError(f"HTTP {response.status_code}")
             body = bytearray()
-            for chunk in response.iter_content(chunk_size=16384):
+            # read1 returns after one network read; iter_content would wait for a full chunk, so a
+            # server sending a byte now and then could hold the key lock far past the deadline.
+            while chunk := response.raw.read1(16384, decode_content=True):
                 body += chunk
                 if len(body) > MAX_JWKS_BYTES:
                     raise ValueError(f"larger than {MAX_JWKS_BYTES} bytes")
