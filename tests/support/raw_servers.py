@@ -132,6 +132,7 @@ class TcpProxy:
         self.target = target
         self.port = 0
         self._listener: socket.socket | None = None
+        self._acceptor: threading.Thread | None = None
         self._sockets: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._cut: tuple[bytes, bytes] | None = None
@@ -141,10 +142,13 @@ class TcpProxy:
         self._listener = socket.create_server(("127.0.0.1", self.port), reuse_port=False)
         self._listener.settimeout(0.1)
         self.port = self._listener.getsockname()[1]
-        threading.Thread(target=self._accept, args=(self._listener,), name="tcp-proxy", daemon=True).start()
+        self._acceptor = threading.Thread(target=self._accept, args=(self._listener,), name="tcp-proxy", daemon=True)
+        self._acceptor.start()
 
     def stop(self) -> None:
         listener, self._listener = self._listener, None
+        if self._acceptor is not None:
+            self._acceptor.join()  # until its accept() returns, the kernel keeps the port bound
         if listener is not None:
             listener.close()
         with self._lock:
