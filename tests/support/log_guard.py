@@ -78,20 +78,24 @@ class LogGuard(logging.Handler):
 
     @property
     def line_count(self) -> int:
-        return len(self._lines)
+        with self._lock_lines:
+            return len(self._lines)
 
-    def leaks(self) -> list[Leak]:
-        """Every line holding a JWT or a registered secret (the secret itself is not repeated)."""
+    def lines(self, since: int = 0) -> list[tuple[str, str]]:
+        """``(logger or source, text)`` of every line from line number ``since`` on."""
+        with self._lock_lines:
+            return self._lines[since:]
+
+    def leaks(self, since: int = 0) -> list[Leak]:
+        """Every line (from line number ``since`` on) holding a JWT or a registered secret."""
         secrets = sorted(self._secrets)
         found = []
         with self._lock_lines:
-            lines = list(self._lines)
+            lines = self._lines[since:]
         for source, line in lines:
             if JWT.search(line):
                 found.append(Leak(source, "a JWT", line))
-            for secret in secrets:
-                if secret in line:
-                    found.append(Leak(source, f"registered secret #{secrets.index(secret)}", line))
+            found.extend(Leak(source, f"registered secret {secret!r}", line) for secret in secrets if secret in line)
         return found
 
 
