@@ -48,6 +48,8 @@ def collect(sources: Iterable[DemoDataSource]) -> list[DemoPatientRecord]:
             for item in source.demo_hook_requests()
         )
     for request in requests:
+        if request.patient_id not in patients:
+            raise ValueError(f"a demo hook call is for Patient/{request.patient_id}, who has no demo bundle")
         patients[request.patient_id].requests.append(request)
     return list(patients.values())
 

@@ -64,11 +64,10 @@ def _quiet_pairs(service_id: str, patient_id: str, cards: Sequence[Mapping[str, 
         return set()
     since = datetime.now(UTC) - timedelta(days=settings.suppression_days)
     try:
-        pairs = runtime.store.overridden_fingerprints(service_id, patient_id, topics, since)
+        return runtime.store.overridden_fingerprints(service_id, patient_id, topics, since)
     except StoreUnavailable:
         log.warning("service %s: suppression skipped, the database is unreachable", service_id)
         return set()
-    return {(topic, fp) for topic, fp in pairs if topic in topics}
 
 
 def _is_quiet(card: Mapping[str, Any], fingerprints: Mapping[str, str], quiet: set[tuple[str, str]]) -> bool:

@@ -95,6 +95,15 @@ window.renderMarkdown = renderMarkdown; // for the browser tests
 
 // ---- calling the service ----
 
+function uuid4() {
+  // crypto.randomUUID exists only in secure contexts; getRandomValues also works on plain http from another host.
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 async function authorization(serviceId, purpose) {
   if (data.auth !== "dev-token") return {};
   const response = await fetch(tokenUrl, {
@@ -113,7 +122,7 @@ function serviceUrl(serviceId, feedback) {
 async function callService(serviceId, body) {
   setStatus(`Calling ${serviceId}…`);
   cardsBox.replaceChildren();
-  const request = { ...body, hookInstance: crypto.randomUUID() };
+  const request = { ...body, hookInstance: uuid4() };
   let response;
   try {
     response = await fetch(serviceUrl(serviceId), {

@@ -20,7 +20,7 @@ from plugin.demo.builder import (
     icd,
     loinc,
 )
-from plugin.demo.codes import EGFR, OA_KNEE_SCT, mri
+from plugin.demo.codes import EGFR, mri
 
 from .golden import cards_for, read_golden, summarize
 from .patients import CASES
