@@ -94,14 +94,23 @@ def _over_http(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     requests = args.requests or (1500 if args.quick else 6000)
     issuer = BenchIssuer()
     body = patient_view(LOAD_CHART_SIZE)
+    loads = {}
     with http_load.postgres_schema(args.postgres_url) as database_url:
         with http_load.gunicorn_server(workdir, database_url, issuer) as server:
             http_load.wait_for_workers(server, workers=2)
             # Warm-up: each worker's first calls fill caches (JWKS keys, value-set lookups, DB pool).
-            http_load.run_load(server, "bme-patient-view", body, issuer, requests=200, processes=1, threads=args.threads)
-            load = http_load.run_load(
-                server, "bme-patient-view", body, issuer, requests=requests, processes=args.clients, threads=args.threads
-            )
+            http_load.run_load(server, "bme-patient-view", body, issuer, requests=400, processes=1, threads=args.threads, keep_alive=False)
+            for name, keep_alive in (("new_connection_per_call", False), ("keep_alive", True)):
+                loads[name] = http_load.run_load(
+                    server,
+                    "bme-patient-view",
+                    body,
+                    issuer,
+                    requests=requests,
+                    processes=args.clients,
+                    threads=args.threads,
+                    keep_alive=keep_alive,
+                ).as_json()
             rss = server.worker_rss_mb()
             startup_seconds = server.startup_seconds
     fresh = startup.measure()
@@ -109,9 +118,9 @@ def _over_http(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     return {
         "setup": (
             f"patient-view N={LOAD_CHART_SIZE}, bme-cds serve (gunicorn, 2 workers x 4 threads), auth on, PostgreSQL; "
-            f"client: {args.clients} processes x {args.threads} keep-alive connections on the same machine"
+            f"client: {args.clients} processes x {args.threads} threads on the same machine"
         ),
-        "load": load.as_json(),
+        "loads": loads,
         "startup": {
             "process_start_to_healthy_seconds": round(startup_seconds, 3),
             "worker_rss_mb_after_load": [round(mb, 1) for mb in rss],

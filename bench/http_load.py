@@ -5,10 +5,14 @@ free port of 127.0.0.1, with a fresh PostgreSQL schema, a trusted-issuers
 file holding the bench issuer's key inline, and its log written to a file.
 
 The load generator is a few client processes, each with a few threads, each
-thread holding one keep-alive connection and sending a fixed number of
-requests, every one with its own pre-minted token. Client and server share the
-machine's cores, so the client's own CPU time is measured and reported: it is
-capacity the server did not get.
+thread sending a fixed number of requests, every one with its own pre-minted
+token: either on one keep-alive connection per thread, or on a new connection
+per call (as many separate EHR sessions would). Gunicorn hands a connection to
+one worker for its whole life, so a handful of keep-alive connections can
+leave one worker idle while the other is saturated; the CPU time of each
+worker is reported to show it. Client and server share the machine's cores,
+so the client's own CPU time is measured and reported: it is capacity the
+server did not get.
 """
 
 from __future__ import annotations
@@ -50,8 +54,9 @@ class LoadResult:
     concurrency: int
     wall_seconds: float
     latency: Summary
+    keep_alive: bool
     client_cpu_seconds: float
-    server_cpu_seconds: float
+    worker_cpu_seconds: list[float]
     machine_busy_fraction: float
 
     @property
@@ -66,8 +71,10 @@ class LoadResult:
             "wall_seconds": round(self.wall_seconds, 3),
             "throughput_per_second": round(self.throughput, 1),
             "latency_ms": self.latency.as_json(),
+            "keep_alive": self.keep_alive,
             "client_cpu_seconds": round(self.client_cpu_seconds, 2),
-            "server_cpu_seconds": round(self.server_cpu_seconds, 2),
+            "worker_cpu_seconds": [round(seconds, 2) for seconds in self.worker_cpu_seconds],
+            "server_cpu_ms_per_request": round(1000 * sum(self.worker_cpu_seconds) / self.requests, 2),
             "machine_busy_fraction": round(self.machine_busy_fraction, 3),
         }
 
@@ -83,9 +90,9 @@ class Server:
     def worker_pids(self) -> list[int]:
         return proc.children(self.process.pid)
 
-    def cpu_seconds(self) -> float:
-        """User + system CPU of the master and its workers so far."""
-        return sum(proc.cpu_seconds(pid) for pid in [self.process.pid, *self.worker_pids()])
+    def worker_cpu_seconds(self) -> dict[int, float]:
+        """User + system CPU of each worker so far."""
+        return {pid: proc.cpu_seconds(pid) for pid in self.worker_pids()}
 
     def worker_rss_mb(self) -> list[float]:
         return [proc.rss_kb(pid) / 1024 for pid in self.worker_pids()]
@@ -107,7 +114,7 @@ def postgres_schema(base_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def gunicorn_server(workdir: Path, database_url: str, issuer: BenchIssuer, workers: int = 2) -> Iterator[Server]:
+def gunicorn_server(workdir: Path, database_url: str, issuer: BenchIssuer, workers: int = 2, threads: int = 4) -> Iterator[Server]:
     """``bme-cds serve`` with auth on (the bench issuer trusted); stopped with SIGTERM on exit."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -118,7 +125,7 @@ def gunicorn_server(workdir: Path, database_url: str, issuer: BenchIssuer, worke
         "BME_CDS_INSTANCE_DIR": str(workdir / "instance"),
         "BME_CDS_PUBLIC_URL": base_url,
     }
-    command = [str(Path(sys.executable).with_name("bme-cds")), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    command = [str(Path(sys.executable).with_name("bme-cds")), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--threads", str(threads)]
     log = (workdir / "gunicorn.log").open("ab")
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
@@ -154,8 +161,14 @@ def run_load(
     requests: int,
     processes: int,
     threads: int,
+    keep_alive: bool = True,
 ) -> LoadResult:
-    """Send ``requests`` hook calls from ``processes`` x ``threads`` keep-alive connections."""
+    """Send ``requests`` hook calls from ``processes`` x ``threads`` client threads.
+
+    With ``keep_alive`` each thread keeps one connection (a worker serves it to
+    the end); without, every call opens a new one, as many separate EHR
+    sessions would (the kernel hands each to whichever worker accepts first).
+    """
     path = f"/cds-services/{service_id}"
     raw = json.dumps(body).encode("utf-8")
     per_thread = requests // (processes * threads)
@@ -168,16 +181,25 @@ def run_load(
     clients = [
         context.Process(
             target=_client_process,
-            args=(server.base_url, path, raw, tokens[p * threads * per_thread : (p + 1) * threads * per_thread], threads, ready, results),
+            args=(
+                server.base_url,
+                path,
+                raw,
+                tokens[p * threads * per_thread : (p + 1) * threads * per_thread],
+                threads,
+                keep_alive,
+                ready,
+                results,
+            ),
         )
         for p in range(processes)
     ]
     for client in clients:
         client.start()
     ready.wait()
-    machine_before, server_before = proc.machine_ticks(), server.cpu_seconds()
+    machine_before, workers_before = proc.machine_ticks(), server.worker_cpu_seconds()
     outcomes = [results.get(timeout=600) for _ in clients]
-    machine_after, server_after = proc.machine_ticks(), server.cpu_seconds()
+    machine_after, workers_after = proc.machine_ticks(), server.worker_cpu_seconds()
     for client in clients:
         client.join()
     latencies = [ms for outcome in outcomes for ms in outcome["latencies"]]
@@ -188,13 +210,16 @@ def run_load(
         concurrency=processes * threads,
         wall_seconds=max(o["end"] for o in outcomes) - min(o["start"] for o in outcomes),
         latency=Summary.of(latencies),
+        keep_alive=keep_alive,
         client_cpu_seconds=sum(outcome["cpu"] for outcome in outcomes),
-        server_cpu_seconds=server_after - server_before,
+        worker_cpu_seconds=[workers_after[pid] - workers_before.get(pid, 0.0) for pid in workers_after],
         machine_busy_fraction=busy,
     )
 
 
-def _client_process(base_url: str, path: str, raw: bytes, tokens: list[str], threads: int, ready: Any, results: Any) -> None:
+def _client_process(
+    base_url: str, path: str, raw: bytes, tokens: list[str], threads: int, keep_alive: bool, ready: Any, results: Any
+) -> None:
     host, port = base_url.removeprefix("http://").split(":")
     per_thread = len(tokens) // threads
     latencies: list[list[float]] = [[] for _ in range(threads)]
@@ -206,9 +231,14 @@ def _client_process(base_url: str, path: str, raw: bytes, tokens: list[str], thr
         go.wait()
         for token in tokens[index * per_thread : (index + 1) * per_thread]:
             started = time.perf_counter()
-            connection.request("POST", path, body=raw, headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+            headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+            if not keep_alive:
+                headers["Connection"] = "close"
+            connection.request("POST", path, body=raw, headers=headers)
             response = connection.getresponse()
             response.read()
+            if not keep_alive:
+                connection.close()
             latencies[index].append((time.perf_counter() - started) * 1000)
             if response.status != 200:
                 errors[index] += 1

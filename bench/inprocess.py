@@ -119,7 +119,7 @@ class InProcessBench:
         )
         tokens = self.issuer.mint(BASE_URL + path, warmup + iterations + 1)
         client = self.app.test_client()
-        cards = _checked_call(client, path, raw, tokens.pop())
+        cards = _checked_call(client, path, raw, tokens.pop(), workload.fires)
         open_client = self.open_app.test_client()
 
         engine = time_calls(lambda _: provider.evaluate(call), iterations, warmup)
@@ -156,12 +156,12 @@ def _post(client: FlaskClient, path: str, raw: bytes, token: str | None) -> Any:
     return client.post(path, data=raw, headers=headers, content_type="application/json")
 
 
-def _checked_call(client: FlaskClient, path: str, raw: bytes, token: str) -> int:
-    """One call that must succeed with cards, so the timings measure the whole card path."""
+def _checked_call(client: FlaskClient, path: str, raw: bytes, token: str, fires: bool) -> int:
+    """One call that must succeed, with cards exactly when the workload says so (the timings measure that path)."""
     response = _post(client, path, raw, token)
     if response.status_code != 200:
         raise RuntimeError(f"{path} answered {response.status_code}: {response.get_data(as_text=True)[:300]}")
     cards = response.get_json()["cards"]
-    if not cards:
-        raise RuntimeError(f"{path} returned no cards: the workload no longer exercises the card path")
+    if bool(cards) != fires:
+        raise RuntimeError(f"{path} returned {len(cards)} card(s): the workload no longer measures what it says")
     return len(cards)

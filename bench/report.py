@@ -19,6 +19,8 @@ THROUGHPUT_PER_SECOND = 500.0
 P99_MS = 100.0
 STARTUP_SECONDS = 2.0
 RSS_MB = 150.0
+#: The load the throughput target is judged on: every call on its own connection, as from many EHR sessions.
+PRIMARY_LOAD = "new_connection_per_call"
 
 
 @dataclass(frozen=True)
@@ -60,9 +62,9 @@ def targets(results: dict[str, Any]) -> list[Target]:
         worst = max(growth)
         shown = ", ".join(f"{g:.2f}" for g in growth)
         found.append(Target("engine cost growth with N (log-log slope per step)", f"<= {GROWTH_EXPONENT:g} (linear)", shown, worst <= GROWTH_EXPONENT))
-    http = results.get("http", {}).get("load")
-    if http:
-        rate, p99 = http["throughput_per_second"], http["latency_ms"]["p99"]
+    load = results.get("http", {}).get("loads", {}).get(PRIMARY_LOAD)
+    if load:
+        rate, p99 = load["throughput_per_second"], load["latency_ms"]["p99"]
         found.append(Target("throughput, patient-view N=10, 2 workers, auth + PostgreSQL", f">= {THROUGHPUT_PER_SECOND:g}/s", f"{rate:.0f}/s", rate >= THROUGHPUT_PER_SECOND))
         found.append(Target("p99 latency at that load", f"< {P99_MS:g} ms", f"{p99:.1f} ms", p99 < P99_MS))
     startup = results.get("http", {}).get("startup")
@@ -144,25 +146,28 @@ def _sections(results: dict[str, Any], table: Table) -> list[str]:
             )
         )
     http = results.get("http", {})
-    load = http.get("load")
-    if load:
-        lat = load["latency_ms"]
+    loads = http.get("loads")
+    if loads:
         sections.append(
             table(
                 f"Over HTTP: {http['setup']}",
-                ["requests", "errors", "connections", "throughput", "p50", "p95", "p99", "client CPU", "server CPU", "machine busy"],
-                [[
-                    str(load["requests"]),
-                    str(load["errors"]),
-                    str(load["concurrency"]),
-                    f"{load['throughput_per_second']:.0f}/s",
-                    f"{lat['median']:.1f} ms",
-                    f"{lat['p95']:.1f} ms",
-                    f"{lat['p99']:.1f} ms",
-                    f"{load['client_cpu_seconds']:.1f} s",
-                    f"{load['server_cpu_seconds']:.1f} s",
-                    f"{load['machine_busy_fraction'] * 100:.0f}%",
-                ]],
+                ["connections", "requests", "errors", "throughput", "p50", "p95", "p99", "server CPU / call", "CPU per worker", "client CPU", "machine busy"],
+                [
+                    [
+                        f"{load['concurrency']} x {'keep-alive' if load['keep_alive'] else 'new per call'}",
+                        str(load["requests"]),
+                        str(load["errors"]),
+                        f"{load['throughput_per_second']:.0f}/s",
+                        f"{load['latency_ms']['median']:.1f} ms",
+                        f"{load['latency_ms']['p95']:.1f} ms",
+                        f"{load['latency_ms']['p99']:.1f} ms",
+                        f"{load['server_cpu_ms_per_request']:.1f} ms",
+                        " / ".join(f"{s:.1f} s" for s in load["worker_cpu_seconds"]),
+                        f"{load['client_cpu_seconds']:.1f} s",
+                        f"{load['machine_busy_fraction'] * 100:.0f}%",
+                    ]
+                    for load in loads.values()
+                ],
             )
         )
     startup = http.get("startup")

@@ -46,6 +46,8 @@ PATIENT_SIZES = (10, 100, 1000)
 ORDER_COUNTS = (1, 10, 50)
 #: The chart behind every order-select / order-sign request.
 ORDER_CHART_SIZE = 100
+#: The chart without BME-relevant records, measured at one size.
+PLAIN_CHART_SIZE = 100
 DEFAULT_SEED = 7
 
 #: Conditions common in primary care that no BME rule looks at (ICD-10-CM).
@@ -149,17 +151,27 @@ XRAY_KNEE_ORDER = ("73560", "Radiologic examination, knee; 1 or 2 views")
 
 @dataclass(frozen=True)
 class Workload:
-    """One benchmark request: what it is called, which service it calls, its JSON body and its size."""
+    """One benchmark request: what it is called, which service it calls, its JSON body and its size.
+
+    ``fires`` says whether cards must come back (the run checks it, so a
+    workload cannot silently stop exercising the card path).
+    """
 
     name: str
     service_id: str
     size: int
     body: dict[str, Any]
+    fires: bool = True
 
 
-def patient_view(n: int, *, seed: int = DEFAULT_SEED, today: date | None = None) -> dict[str, Any]:
-    """A patient-view call for a chart of ``n`` Conditions, ``2n`` Observations, ``n // 5`` DiagnosticReports."""
-    chart = _Chart(n, random.Random(f"patient-view/{n}/{seed}"), today or date.today())
+def patient_view(n: int, *, seed: int = DEFAULT_SEED, today: date | None = None, relevant: bool = True) -> dict[str, Any]:
+    """A patient-view call for a chart of ``n`` Conditions, ``2n`` Observations, ``n // 5`` DiagnosticReports.
+
+    Without ``relevant`` the chart has no BME finding and no BME-related
+    condition (most charts): no card fires, and the cost is what every other
+    patient pays.
+    """
+    chart = _Chart(n, random.Random(f"patient-view/{n}/{seed}/{relevant}"), today or date.today(), relevant=relevant)
     return _request(
         chart.rng,
         "patient-view",
@@ -212,13 +224,18 @@ def order_sign(orders: int, *, seed: int = DEFAULT_SEED, today: date | None = No
 
 
 def standard_workloads(*, quick: bool = False, seed: int = DEFAULT_SEED, today: date | None = None) -> list[Workload]:
-    """Every benchmark request: patient-view at each chart size, order-select and order-sign at each order count.
+    """Every benchmark request: patient-view at each chart size, a chart with nothing BME-relevant, and
+    order-select and order-sign at each order count.
 
     ``quick`` leaves out the largest chart and order count.
     """
     sizes = PATIENT_SIZES[:-1] if quick else PATIENT_SIZES
     counts = ORDER_COUNTS[:-1] if quick else ORDER_COUNTS
     workloads = [Workload(f"patient-view N={n}", "bme-patient-view", n, patient_view(n, seed=seed, today=today)) for n in sizes]
+    workloads.append(
+        Workload(f"plain chart N={PLAIN_CHART_SIZE} (patient-view)", "bme-patient-view", PLAIN_CHART_SIZE,
+                 patient_view(PLAIN_CHART_SIZE, seed=seed, today=today, relevant=False), fires=False)
+    )
     for hook, build in (("order-select", order_select), ("order-sign", order_sign)):
         workloads += [Workload(f"{hook} orders={k}", f"bme-{hook}", k, build(k, seed=seed, today=today)) for k in counts]
     return workloads
@@ -227,10 +244,11 @@ def standard_workloads(*, quick: bool = False, seed: int = DEFAULT_SEED, today: 
 class _Chart:
     """Resources of one synthetic patient; ``rng`` decides everything that is not fixed."""
 
-    def __init__(self, n: int, rng: random.Random, today: date):
+    def __init__(self, n: int, rng: random.Random, today: date, *, relevant: bool = True):
         self.n = n
         self.rng = rng
         self.today = today
+        self.relevant = relevant
         self._cache: dict[str, list[dict[str, Any]]] = {}
 
     def _day(self, days_ago: int) -> str:
@@ -249,6 +267,7 @@ class _Chart:
     def conditions(self) -> list[dict[str, Any]]:
         if "conditions" not in self._cache:
             relevant = [self.condition(f"c{i}", code, display, days) for i, (code, display, days) in enumerate(RELEVANT_CONDITIONS)]
+            relevant = relevant if self.relevant else []
             others = []
             for i in range(len(relevant), self.n):
                 code, display = self.rng.choice(IRRELEVANT_CONDITIONS)
@@ -301,6 +320,7 @@ class _Chart:
                 self.report("r0", MRI_KNEE, "RAD", 40, text=MRI_KNEE_TEXT),
                 self.report("r1", XRAY_KNEE, "RAD", 75, text=XRAY_KNEE_TEXT),
             ]
+            reports = reports if self.relevant else []
             for i in range(len(reports), max(len(reports), self.n // 5)):
                 days_ago = self.rng.randrange(1, 2500)
                 if self.rng.random() < 0.6:
@@ -337,7 +357,8 @@ class _Chart:
         return resource
 
     def medication_requests(self) -> list[dict[str, Any]]:
-        return [self.medication_request("m0", METFORMIN_500), self.medication_request("m1", APIXABAN_5)]
+        medicines = [self.medication_request("m0", METFORMIN_500)]
+        return medicines + [self.medication_request("m1", APIXABAN_5)] if self.relevant else medicines
 
     def medication_request(self, rid: str, product: tuple[str, str], status: str = "active") -> dict[str, Any]:
         return {
