@@ -1,12 +1,15 @@
 """The FHIRPath variables of one request: built-ins, derived facts, then Library variables.
 
-Built-ins and derived facts are computed once per request, before any action
-is evaluated. A Library variable is computed the first time an expression
-reads it, at most once per request, so a request pays only for the variables
-its conditions, texts and suggestions actually reach (a patient with no BME
-finding never computes the finding's evidence). Each variable sees exactly
-what it saw when all were computed in order up front: the built-ins, the
-derived facts and the variables written before it. A failing derived fact or
+Built-ins are computed once per request, before any action is evaluated. A
+Library variable is computed the first time an expression reads it, at most
+once per request, so a request pays only for the variables its conditions,
+texts and suggestions actually reach (a patient with no BME finding never
+computes the finding's evidence). The derived facts are computed, all
+together and once, when an expression first reads a name that is neither a
+built-in nor a Library variable (an order-select call whose selected order no
+rule is about never reads report text). Each variable sees exactly what it
+saw when all were computed in order up front: the built-ins, the derived facts
+and the variables written before it. A failing derived fact or
 variable is logged (without patient data) and left undefined: expressions
 that use it then fail, and the engine skips their actions instead of showing
 a card computed from missing data.
@@ -80,8 +83,8 @@ def build_scope(
         "language": language or [],
         "ageYears": [] if age is None else age,
     }
-    fixed = {**_derived(view, derived_facts), **builtins}
-    library_variables = _LibraryVariables(fixed, [v for library in libraries for v in library.variables], patient, view)
+    variables = [v for library in libraries for v in library.variables]
+    library_variables = _LibraryVariables(builtins, lambda: _derived(view, derived_facts), variables, patient, view)
     return Scope(patient, library_variables.visible_before(len(library_variables.variables)), view)
 
 
@@ -89,10 +92,20 @@ _FAILED = object()
 
 
 class _LibraryVariables:
-    """The Library variables of one request, each evaluated on first use and remembered."""
+    """The Library variables of one request, each evaluated on first use and remembered, over the built-ins
+    and the derived facts (computed by ``derive`` on first need)."""
 
-    def __init__(self, fixed: Mapping[str, Any], variables: Sequence[Variable], root: Mapping[str, Any], view: DataView):
-        self.fixed = fixed
+    def __init__(
+        self,
+        builtins: Mapping[str, Any],
+        derive: Callable[[], Mapping[str, Any]],
+        variables: Sequence[Variable],
+        root: Mapping[str, Any],
+        view: DataView,
+    ):
+        self.builtins = builtins
+        self._derive = derive
+        self._facts: Mapping[str, Any] | None = None
         self.variables = tuple(variables)
         self._root = root
         self._view = view
@@ -103,6 +116,12 @@ class _LibraryVariables:
 
     def visible_before(self, limit: int) -> RequestVariables:
         return RequestVariables(self, limit)
+
+    @property
+    def facts(self) -> Mapping[str, Any]:
+        if self._facts is None:
+            self._facts = self._derive()
+        return self._facts
 
     def lookup(self, name: str, limit: int) -> Any:
         """The value ``%name`` has for an expression that sees the variables before ``limit``; ``_FAILED`` if none.
@@ -116,7 +135,9 @@ class _LibraryVariables:
                 value = self._value(position)
                 if value is not _FAILED:
                     return value
-        return self.fixed.get(name, _FAILED)
+        if name in self.builtins:
+            return self.builtins[name]
+        return self.facts.get(name, _FAILED)
 
     def _value(self, position: int) -> Any:
         if position not in self._values:
@@ -152,7 +173,8 @@ class RequestVariables(Mapping[str, Any]):
         return isinstance(name, str) and self._library.lookup(name, self._limit) is not _FAILED
 
     def __iter__(self) -> Iterator[str]:
-        names = dict.fromkeys(self._library.fixed)
+        names = dict.fromkeys(self._library.builtins)
+        names.update(dict.fromkeys(self._library.facts))
         names.update(dict.fromkeys(v.name for v in self._library.variables[: self._limit]))
         return (name for name in names if name in self)
 

@@ -83,3 +83,29 @@ def test_a_failing_variable_is_logged_once_and_every_reader_is_skipped(tmp_path,
         assert cards(tmp_path, lib, plan("plan", *actions, library=[lib["url"]]), patient=two_names) == ["Fine"]
     assert caplog.text.count("library variable %broken failed") == 1
     assert "Alice" not in caplog.text
+
+
+def test_derived_facts_are_computed_only_when_an_expression_reads_one(tmp_path):
+    calls: list[str] = []
+
+    def facts(view):
+        calls.append("called")
+        return {"finding": ["present"]}
+
+    lib = library("lib", gate="false", evidence="%finding")
+    unread = plan("plan", action("Gated", condition="%gate"), library=[lib["url"]])
+    assert cards(tmp_path, lib, unread, derived_facts=[facts]) == []
+    assert calls == []
+
+
+def test_derived_facts_are_computed_once_for_every_reader(tmp_path):
+    calls: list[str] = []
+
+    def facts(view):
+        calls.append("called")
+        return {"finding": ["present"]}
+
+    lib = library("lib", one="%finding.exists()", two="%finding.count() = 1")
+    actions = [action("One", condition="%one"), action("Two", condition="%two"), action("Three", condition="%finding = 'present'")]
+    assert cards(tmp_path, lib, plan("plan", *actions, library=[lib["url"]]), derived_facts=[facts]) == ["One", "Two", "Three"]
+    assert calls == ["called"]
