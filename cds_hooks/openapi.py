@@ -63,7 +63,7 @@ def _build(state: BlueprintSetupState) -> None:
     runtime = state.app.extensions[EXTENSION_KEY]
     handout_ids = [i for source in runtime.registry.handout_sources() for i in source.handout_ids()]
     state.app.extensions[DOCUMENT_KEY] = build_document(
-        runtime.registry, handout_ids=handout_ids, auth_enabled=runtime.authenticator.enabled
+        runtime.registry, handout_ids=handout_ids, auth_enabled=runtime.authenticator.enabled, demo=runtime.settings.demo
     )
 
 
@@ -73,8 +73,10 @@ def openapi_json() -> Response:
     return jsonify(current_app.extensions[DOCUMENT_KEY])
 
 
-def build_document(registry: ServiceRegistry, *, handout_ids: Iterable[str], auth_enabled: bool) -> dict[str, Any]:
-    """The OpenAPI 3.1 document for these services and handouts."""
+def build_document(
+    registry: ServiceRegistry, *, handout_ids: Iterable[str], auth_enabled: bool, demo: bool = False
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for these services and handouts (and the demo-mode endpoints when ``demo``)."""
     security = [{"bearerJWT": []}] if auth_enabled else []
     paths: dict[str, Any] = {
         "/cds-services": {"get": _discovery_operation()},
@@ -87,6 +89,8 @@ def build_document(registry: ServiceRegistry, *, handout_ids: Iterable[str], aut
         paths[f"/cds-services/{service.id}/feedback"] = {"post": _feedback_operation(service, security)}
     paths.update(_handout_paths(sorted(handout_ids)))
     paths.update(_fhir_paths())
+    if demo:
+        paths.update(_demo_paths())
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
@@ -232,6 +236,42 @@ def _fhir_paths() -> dict[str, Any]:
                                                          "responses": {"200": resource, "404": outcome["404"]}}},
         "/fhir/PlanDefinition/{resource_id}/$apply": {"post": apply},
         "/fhir/ActivityDefinition/{resource_id}/$apply": {"post": apply},
+    }
+
+
+def _demo_paths() -> dict[str, Any]:
+    """Demo mode only (docs/sandbox.md): the preview page, its token endpoint and the DEMO ONLY FHIR server."""
+    from cds_hooks.demo_fhir import PATIENT_SEARCH_PARAMS, SEARCH_PARAMS as DEMO_SEARCH_PARAMS
+
+    resource = _fhir("The resource or searchset Bundle", "FhirResource")
+    unknown = _fhir("Unknown resource or type", "OperationOutcome")
+    resource_type = {"name": "resource_type", "in": "path", "required": True, "schema": {"type": "string"}}
+    resource_id = {"name": "resource_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    search = [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+              for name in {**DEMO_SEARCH_PARAMS, **PATIENT_SEARCH_PARAMS}]
+    token_body = {"type": "object", "required": ["serviceId", "purpose"],
+                  "properties": {"serviceId": {"type": "string"}, "purpose": {"enum": ["hook", "feedback"]}}}
+    token = {"type": "object", "properties": {"token": {"type": "string"}, "expiresIn": {"type": "integer"}}}
+    return {
+        "/preview": {"get": _operation("Card preview page (demo mode)", {"200": _body("The page", HTML, {"type": "string"})})},
+        "/preview/token": {"post": {
+            "summary": "A one-use dev-issuer token for one hook or feedback URL (demo mode, same origin)",
+            "requestBody": {"required": True, "content": {JSON: {"schema": token_body}}},
+            "responses": {"200": _body("The token", JSON, token),
+                          **{status: _json(why, "Error") for status, why in (
+                              ("400", "Bad serviceId or purpose"), ("403", "Another origin"),
+                              ("409", "Auth is off or other issuers are trusted"), ("415", "Not JSON"))}},
+        }},
+        "/demo-fhir/metadata": {"get": _operation("DEMO ONLY CapabilityStatement", {"200": resource})},
+        "/demo-fhir/{resource_type}": {"get": {"summary": "Search the synthetic demo patients",
+                                               "parameters": [resource_type, *search],
+                                               "responses": {"200": resource, "404": unknown}}},
+        "/demo-fhir/{resource_type}/_search": {"post": {"summary": "Search by POST (form-encoded parameters)",
+                                                        "parameters": [resource_type],
+                                                        "responses": {"200": resource, "404": unknown}}},
+        "/demo-fhir/{resource_type}/{resource_id}": {"get": {"summary": "Read one demo resource",
+                                                             "parameters": [resource_type, resource_id],
+                                                             "responses": {"200": resource, "404": unknown}}},
     }
 
 

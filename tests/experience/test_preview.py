@@ -98,3 +98,11 @@ def test_no_tokens_when_auth_is_off_or_other_issuers_are_trusted(demo_app, token
     client = demo_app(auth_enabled=True, trusted_issuers=str(issuers)).test_client()
     assert token(client).status_code == 409
     assert page_data(client.get("/preview").get_data(as_text=True))["auth"] == "unavailable"
+
+
+def test_the_openapi_document_describes_the_demo_endpoints_only_in_demo_mode(demo_app, make_app, bme):
+    demo_paths = demo_app().test_client().get("/openapi.json").get_json()["paths"]
+    assert {"/preview", "/preview/token", "/demo-fhir/metadata", "/demo-fhir/{resource_type}",
+            "/demo-fhir/{resource_type}/_search", "/demo-fhir/{resource_type}/{resource_id}"} <= set(demo_paths)
+    plain_paths = make_app(providers=[bme]).test_client().get("/openapi.json").get_json()["paths"]
+    assert not [path for path in plain_paths if path.startswith(("/preview", "/demo-fhir"))]
