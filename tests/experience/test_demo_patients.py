@@ -3,26 +3,29 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
+from cds_hooks.app import create_app
 from cds_hooks.response_model import validate_cards
+from cds_hooks.runtime import EXTENSION_KEY
+from cds_hooks.settings import Settings
 from plugin.demo.patients import DEMO_PATIENTS
 
+from .clinic import SERVICE_FOR_HOOK
+
 VISITS = [(patient, visit) for patient in DEMO_PATIENTS for visit in patient.visits]
-SERVICE_FOR_HOOK = {"patient-view": "bme-patient-view", "order-select": "bme-order-select", "order-sign": "bme-order-sign"}
 
 
 @pytest.fixture(scope="module")
 def http(bme, tmp_path_factory):
-    from cds_hooks.app import create_app
-    from cds_hooks.settings import Settings
-
+    """One app for all demo calls of this module (the per-test ``make_app`` would rebuild it per visit)."""
     directory = tmp_path_factory.mktemp("demo-http")
     settings = Settings(auth_enabled=False, database_url=f"sqlite:///{directory / 'db.sqlite3'}", instance_dir=str(directory))
     app = create_app(settings, providers=[bme])
-    app.extensions["bme_cds"].store.migrate()
+    app.extensions[EXTENSION_KEY].store.migrate()
     return app.test_client()
 
 
@@ -106,8 +109,6 @@ def test_demo_data_command_writes_bundles_hook_calls_and_an_index(tmp_path, cli_
 
 
 def test_the_sandbox_guide_describes_every_demo_patient():
-    from pathlib import Path
-
     guide = (Path(__file__).resolve().parents[2] / "docs" / "sandbox.md").read_text(encoding="utf-8")
     for patient in DEMO_PATIENTS:
         assert f"| `{patient.id}` | {patient.name}, {patient.person.age} |" in guide, patient.id
