@@ -134,7 +134,7 @@ def mutated(draw: st.DrawFn, value: Any, codings: list[dict[str, str]]) -> Any:
     and the odd part meets the code that reads it.
     """
     value = copy.deepcopy(value)
-    for _ in range(draw(st.integers(0, 3))):
+    for _ in range(draw(st.sampled_from([0, 0, 1, 2, 3]))):
         places = list(_places(value))
         if not places:
             break
@@ -227,10 +227,14 @@ def hook_body(seed: dict[str, Any], codings: list[dict[str, str]], service_id: s
 
 # -- generated charts against the real content --------------------------------------------------
 
+# Derandomized: the same examples on every run, so a failure is reproducible and CI cannot flake.
+FUZZ_SETTINGS = settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
+                         database=None, derandomize=True)
+
 OUTCOMES: Counter[str] = Counter()
 
 
-@settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@FUZZ_SETTINGS
 @given(data=st.data(), service_id=st.sampled_from(sorted(SERVICES)))
 def test_generated_charts_give_valid_cards_or_a_client_error(client, shipped_codings, seed_prefetch, bme_app, data,
                                                              service_id):
@@ -258,6 +262,7 @@ def test_the_generated_charts_reached_the_card_rules():
     """Not vacuous: most generated charts were evaluated, and a good share of them produced cards."""
     if not OUTCOMES:
         pytest.skip("runs after test_generated_charts_give_valid_cards_or_a_client_error")
+    print(f"generated charts: {dict(OUTCOMES)}")
     assert OUTCOMES["cards"] >= MAX_EXAMPLES // 10, OUTCOMES
     assert OUTCOMES["cards"] + OUTCOMES["no cards"] >= MAX_EXAMPLES // 2, OUTCOMES
 
@@ -314,7 +319,7 @@ def empty_chart_call(extension_json: str) -> bytes:
     return (head[:-1] + ', "extension": {"x": ' + extension_json + "}}").encode()
 
 
-@settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@FUZZ_SETTINGS
 @given(tree=pairs_tree, extra_levels=st.integers(0, 130))
 def test_duplicate_keys_and_deep_nesting_are_400_and_everything_else_is_answered(client, tree, extra_levels):
     tree = nested(extra_levels, tree)
