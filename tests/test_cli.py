@@ -6,7 +6,6 @@ import time
 import uuid
 
 import jwt
-import pytest
 import requests
 from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect
