@@ -100,6 +100,7 @@ def _over_http(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
             http_load.wait_for_workers(server, workers=2)
             # Warm-up: each worker's first calls fill caches (JWKS keys, value-set lookups, DB pool).
             http_load.run_load(server, "bme-patient-view", body, issuer, requests=400, processes=1, threads=args.threads, keep_alive=False)
+            http_load.analyze_tables(database_url)
             for name, keep_alive in (("new_connection_per_call", False), ("keep_alive", True)):
                 loads[name] = http_load.run_load(
                     server,
