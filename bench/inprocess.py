@@ -33,6 +33,7 @@ from flask.testing import FlaskClient
 from bench.stats import Summary, time_calls
 from bench.tokens import BenchIssuer
 from bench.workload import Workload
+from cds_hooks import observability
 from cds_hooks.app import create_app
 from cds_hooks.content import ContentProvider, HookCall, load_providers
 from cds_hooks.runtime import EXTENSION_KEY
@@ -95,6 +96,9 @@ class InProcessBench:
     def close(self) -> None:
         for app in (self.app, self.open_app):
             app.extensions[EXTENSION_KEY].store.close()
+        # The service's log handler was bound to the file above; point it back at stderr before the file
+        # closes, or every later log line in this process fails with "I/O operation on closed file".
+        observability.configure_logging(self.app.extensions[EXTENSION_KEY].settings.log_format)
         self._log.close()
 
     def provider_for(self, service_id: str) -> ContentProvider:
