@@ -4,7 +4,7 @@ fhirpathpy evaluates an expression by walking its parse tree on every call:
 each node is dispatched through a table, every function call and operator
 rebuilds the ~100-entry function registry, literals and identifiers are
 re-read with regular expressions, and parameters are re-wrapped. That walk
-was about half of a hook call's evaluation time. Here each tree node becomes
+was about half of the engine's time per request. Here each tree node becomes
 one closure at load, with everything that does not depend on the data (the
 function looked up, the literal parsed, the member name, the parameter kinds)
 decided then.
@@ -13,9 +13,9 @@ The semantics stay fhirpathpy's (version 2.x): every function and operator is
 fhirpathpy's own implementation, called with the same arguments in the same
 order, with the same ``$this`` bookkeeping in the evaluation context, and the
 result is converted exactly as ``fhirpathpy.compile`` converts it.
-tests/engine_fhirpath_compiler (test_fhirpath_compiler.py) checks every
-expression of the BME and engine test content, and a set covering every node
-type, against fhirpathpy's interpreter.
+tests/test_fhirpath_compiler.py checks every expression of the BME and engine
+test content, and a set covering every function and operator, against
+fhirpathpy's interpreter.
 
 One difference in kind: ``%name`` variables are read from the mapping given
 to each call instead of a copy of it, so a mapping that computes a variable
