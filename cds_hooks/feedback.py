@@ -17,7 +17,7 @@ from flask import Blueprint, Response, jsonify
 from cds_hooks import errors
 from cds_hooks.auth import require_auth
 from cds_hooks.hook_request import InvalidJson, parse_json
-from cds_hooks.hooks import read_body
+from cds_hooks.hooks import read_body, require_json
 from cds_hooks.runtime import current_runtime
 from cds_hooks.store import FeedbackItem, OverrideReason, StoreUnavailable, UnknownCard, UnknownSuggestion
 
@@ -28,7 +28,7 @@ OUTCOMES = ("accepted", "overridden")
 
 @bp.post("/cds-services/<service_id>/feedback")
 def post_feedback(service_id: str) -> Response:
-    """Unknown service first (404), then the body size (413), the token (401), the body (400), as for hook calls.
+    """Unknown service first (404), then the content type (415), the body size (413), the token (401), the body (400), as for hook calls.
 
     The body is read with the hook calls' reader and parser, so a chunked body
     is held to the size limit and odd JSON (duplicate keys, ``NaN``, absurd
@@ -36,6 +36,7 @@ def post_feedback(service_id: str) -> Response:
     """
     if service_id not in current_runtime().registry:
         raise errors.ApiError(404, f"no CDS service with id {service_id!r}", code="not-found")
+    require_json()
     return _store_feedback(service_id, read_body())
 
 

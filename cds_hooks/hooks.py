@@ -39,7 +39,7 @@ def call_service(service_id: str) -> Response:
     found = current_runtime().registry.get(service_id)
     if found is None:
         raise errors.ApiError(404, f"no CDS service with id {service_id!r}", code="not-found")
-    _require_json()
+    require_json()
     raw = read_body()
     provider, service = found
     return _answer(provider, service, raw)
@@ -76,7 +76,8 @@ def fhir_client() -> FhirClient:
     return current_app.extensions[FHIR_CLIENT_KEY]
 
 
-def _require_json() -> None:
+def require_json() -> None:
+    """Refuse (415) a body that is not JSON in UTF-8: hook calls and feedback alike."""
     if request.mimetype != "application/json":
         raise errors.ApiError(415, "send the hook call as Content-Type: application/json", code="unsupported-media-type")
     charset = request.mimetype_params.get("charset")

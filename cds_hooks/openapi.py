@@ -47,6 +47,7 @@ FEEDBACK_ERRORS = {
     "400": "Malformed feedback, or a card or suggestion this service never issued; nothing is stored.",
     "401": "Auth is on and the bearer JWT is missing or invalid.",
     "413": "The body is larger than BME_CDS_MAX_BODY_BYTES.",
+    "415": "The body is not declared as UTF-8 JSON.",
     "503": "The database is unreachable; nothing is stored, send it again later.",
 }
 # What a hook's context field of each kind (hook_request.HOOK_CONTEXT) must look like.

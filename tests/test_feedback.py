@@ -175,6 +175,17 @@ def test_a_body_that_is_not_json_is_a_400(feedback_client, token_minter, store):
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin-1"])
+def test_a_body_that_is_not_sent_as_json_is_a_415(content_type, feedback_client, token_minter, store):
+    token = token_minter.mint(URL)
+    response = feedback_client.post(
+        PATH, data='{"feedback": []}', headers={"Authorization": f"Bearer {token}", "Content-Type": content_type}
+    )
+    assert response.status_code == 415
+    assert response.get_json()["error"]["code"] == "unsupported-media-type"
+    assert row_counts(store)["feedback"] == 0
+
+
 def test_database_down_is_a_503_and_nothing_is_written(store_settings, store):
     card = issue_card(store)
     broken = store_settings.with_overrides(auth_enabled=False, database_url="postgresql+psycopg://postgres@127.0.0.1:1/x")

@@ -146,21 +146,6 @@ def test_accepting_a_suggestion_the_card_never_offered_stores_nothing(store):
     assert row_counts(store)["feedback"] == 0
 
 
-def test_last_override_is_per_service_patient_and_topic(store):
-    assert store.last_override(SERVICE_ID, "patient-1", "bme-education") is None
-    card = issue_card(store, patient_id="patient-1", topic="bme-education", suggestions=("s-1",))
-    store.record_feedback(SERVICE_ID, [accepted(card, "s-1")])
-    assert store.last_override(SERVICE_ID, "patient-1", "bme-education") is None  # accepting is not overriding
-
-    before = datetime.now(UTC)
-    store.record_feedback(SERVICE_ID, [overridden(card)])
-    when = store.last_override(SERVICE_ID, "patient-1", "bme-education")
-    assert when is not None and before - timedelta(seconds=1) <= when <= datetime.now(UTC)
-    assert store.last_override(SERVICE_ID, "patient-2", "bme-education") is None
-    assert store.last_override(SERVICE_ID, "patient-1", "other-topic") is None
-    assert store.last_override(OTHER_SERVICE_ID, "patient-1", "bme-education") is None
-
-
 # -- JWT ids --------------------------------------------------------------------------
 
 

@@ -152,21 +152,6 @@ class Store:
                 rows.append(_feedback_row(item, card.id, received_at))
             connection.execute(insert(_feedback), rows)
 
-    def last_override(self, service_id: str, patient_id: str, topic: str) -> datetime | None:
-        """When this patient's card on ``topic`` from this service was last overridden (server time)."""
-        query = (
-            select(func.max(_feedback.c.received_at))
-            .select_from(_feedback.join(_issued_cards, _feedback.c.issued_card_id == _issued_cards.c.id))
-            .where(
-                _issued_cards.c.service_id == service_id,
-                _issued_cards.c.patient_hash == self._patient_hasher.hash(patient_id),
-                _issued_cards.c.topic_code == topic,
-                _feedback.c.outcome == "overridden",
-            )
-        )
-        with self._read() as connection:
-            return connection.execute(query).scalar_one()
-
     def overridden_fingerprints(
         self, service_id: str, patient_id: str, topics: Collection[str], since: datetime
     ) -> set[tuple[str, str]]:
