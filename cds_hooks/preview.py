@@ -14,12 +14,14 @@ is minted by the dev issuer for exactly one URL (``aud``), lives
 recorded). The trade-off, documented in docs/sandbox.md: in demo mode anyone
 who can open the page can call the hooks, which is why demo mode is for
 synthetic data on a machine you control. The endpoint answers only same-origin
-JSON requests, so another web site cannot obtain tokens through a visitor's
-browser.
+JSON requests from this machine (loopback), so another web site cannot obtain
+tokens through a visitor's browser and a demo server started with
+``--host 0.0.0.0`` does not hand tokens to the network.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,6 +101,14 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+def _from_loopback(address: str | None) -> bool:
+    """Whether the caller is on this machine: demo tokens never leave it, even with --host 0.0.0.0."""
+    try:
+        return address is not None and ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
 @bp.get("")
 def page() -> str:
     return render_template("preview.html", data=_state().page_data)
@@ -107,6 +117,8 @@ def page() -> str:
 @bp.post("/token")
 def token() -> Response:
     """A one-use dev-issuer token for one hook or feedback URL of this service (same-origin JSON only)."""
+    if not _from_loopback(request.remote_addr):
+        raise errors.ApiError(403, "preview tokens are only given to a browser on this machine", code="forbidden")
     origin = request.headers.get("Origin")
     if origin is not None and origin.rstrip("/") != urls.base_url():
         raise errors.ApiError(403, "tokens are only given to the preview page itself", code="forbidden")

@@ -86,6 +86,14 @@ def test_tokens_are_refused_to_other_origins_and_non_json_requests(demo_app):
     assert "Access-Control-Allow-Origin" not in token(client, headers={"Origin": "https://evil.example"}).headers
 
 
+def test_tokens_are_only_given_to_a_browser_on_this_machine(demo_app):
+    client = demo_app(auth_enabled=True).test_client()
+    remote = token(client, environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert remote.status_code == 403
+    assert "token" not in remote.get_json()
+    assert token(client, environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
+
+
 def test_bad_token_requests_name_the_field(demo_app):
     client = demo_app(auth_enabled=True).test_client()
     assert token(client, purpose="admin").get_json()["error"]["field"] == "purpose"
