@@ -26,7 +26,7 @@ import logging
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 
 import requests
 import urllib3
@@ -131,34 +131,28 @@ class BaseUrl:
         return f"{self.scheme}://{host}{'' if default else f':{self.port}'}{self.path}"
 
     def contains(self, url: str) -> bool:
-        """Whether an absolute ``url`` lies under this base (same origin, path within, no dot segments)."""
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError:
+        """Whether an absolute ``url`` lies under this base (same origin, no userinfo, path within, no dot segments)."""
+        parts = self._same_origin_parts(url)
+        if parts is None or parts.username or parts.password or _has_dot_segment(parts.path):
             return False
-        scheme = parts.scheme.lower()
-        if scheme != self.scheme or (parts.hostname or "").lower() != self.host:
-            return False
-        if (port or _DEFAULT_PORTS.get(scheme)) != self.port or parts.username or parts.password:
-            return False
-        path = parts.path
-        if _has_dot_segment(path):
-            return False
-        return path.rstrip("/") == self.path or path.startswith(self.path + "/")
+        return parts.path.rstrip("/") == self.path or parts.path.startswith(self.path + "/")
 
     def same_origin(self, url: str) -> bool:
+        return self._same_origin_parts(url) is not None
+
+    def _same_origin_parts(self, url: str) -> SplitResult | None:
+        """``url`` split, when its scheme, host and port are this base's; else ``None``."""
         try:
             parts = urlsplit(url)
             port = parts.port
         except ValueError:
-            return False
+            return None
         scheme = parts.scheme.lower()
-        return (
-            scheme == self.scheme
-            and (parts.hostname or "").lower() == self.host
-            and (port or _DEFAULT_PORTS.get(scheme)) == self.port
-        )
+        if scheme != self.scheme or (parts.hostname or "").lower() != self.host:
+            return None
+        if (port or _DEFAULT_PORTS.get(scheme)) != self.port:
+            return None
+        return parts
 
 
 class FhirClient:
