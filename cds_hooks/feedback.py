@@ -16,10 +16,10 @@ from flask import Blueprint, Response, jsonify
 
 from cds_hooks import errors
 from cds_hooks.auth import require_auth
-from cds_hooks.hook_request import InvalidJson, parse_json
 from cds_hooks.hooks import read_body, require_json
 from cds_hooks.runtime import current_runtime
 from cds_hooks.store import FeedbackItem, OverrideReason, StoreUnavailable, UnknownCard, UnknownSuggestion
+from cds_hooks.strict_json import InvalidJson, parse_json
 
 bp = Blueprint("feedback", __name__)
 

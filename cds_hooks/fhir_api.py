@@ -17,9 +17,9 @@ from flask import Blueprint, Response, request
 from fhir_content import ExpressionError, KnowledgeBase, UnknownArtifact, UnknownValueSet
 
 from cds_hooks import errors, urls
-from cds_hooks.hook_request import InvalidJson, parse_json
 from cds_hooks.hooks import read_body
 from cds_hooks.runtime import current_runtime
+from cds_hooks.strict_json import InvalidJson, parse_json
 
 bp = Blueprint("fhir_api", __name__, url_prefix="/fhir")
 

@@ -31,8 +31,9 @@ from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 import requests
 import urllib3
 
-from cds_hooks.hook_request import InvalidJson, is_fhir_resource, parse_json
+from cds_hooks.hook_request import is_fhir_resource
 from cds_hooks.settings import Settings
+from cds_hooks.strict_json import InvalidJson, parse_json
 
 log = logging.getLogger(__name__)
 

@@ -2,16 +2,14 @@
 
 Everything a client can send is checked here, before any content code sees
 it, so providers can rely on the shapes the hook definitions promise and no
-input can turn into a 500. JSON is parsed strictly: duplicate keys (which
-parsers disagree about), ``NaN``/``Infinity``, numbers too large to represent,
-lone UTF-16 surrogates (which cannot be encoded again) and absurd nesting are
-refused with a 400 that says what is wrong.
+input can turn into a 500. JSON is parsed strictly (:mod:`cds_hooks.strict_json`):
+duplicate keys, ``NaN``/``Infinity``, numbers too large to represent, lone
+UTF-16 surrogates and absurd nesting are refused with a 400 that says what is
+wrong.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,8 +17,7 @@ from typing import Any
 
 from cds_hooks import errors
 from cds_hooks.content import ServiceDefinition
-
-MAX_NESTING = 100
+from cds_hooks.strict_json import InvalidJson, parse_json
 
 # Context fields each standard hook requires (CDS Hooks library, hook definitions).
 # Hooks not listed here only need ``context`` to be an object.
@@ -35,13 +32,8 @@ HOOK_CONTEXT: Mapping[str, Mapping[str, str]] = {
 # Optional context fields that must still have the right type when present.
 OPTIONAL_CONTEXT = {"encounterId": _STRING}
 
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 # A FHIR resource type name (R4: "Patient", "MedicationRequest", ...).
 RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
-
-
-class InvalidJson(ValueError):
-    """The bytes are not one acceptable JSON document; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -59,35 +51,6 @@ class HookRequest:
     fhir_server: str | None = None
     access_token: str | None = field(default=None, repr=False)
     prefetch: Mapping[str, Any] = field(default_factory=dict)
-
-
-def parse_json(raw: bytes) -> Any:
-    """Decode one strict JSON document from UTF-8 bytes; raises :class:`InvalidJson`."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidJson("body is not valid UTF-8") from None
-    try:
-        value = json.loads(
-            text,
-            object_pairs_hook=_object_without_duplicates,
-            parse_constant=_refuse_constant,
-            parse_float=_finite_float,
-        )
-    except RecursionError:
-        raise InvalidJson(f"JSON nested deeper than {MAX_NESTING} levels") from None
-    except InvalidJson:
-        raise
-    except ValueError as exc:  # JSONDecodeError, and int() refusing thousands of digits
-        raise InvalidJson(f"malformed JSON: {_short(exc)}") from None
-    if _nesting_depth(value) > MAX_NESTING:
-        raise InvalidJson(f"JSON nested deeper than {MAX_NESTING} levels")
-    if _SURROGATE_ESCAPE.search(text):
-        try:
-            json.dumps(value, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise InvalidJson("JSON string holds an unpaired UTF-16 surrogate") from None
-    return value
 
 
 def is_fhir_resource(value: Any) -> bool:
@@ -178,50 +141,3 @@ def _optional_string(body: dict[str, Any], name: str) -> str | None:
 
 def _is_text(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
-
-
-def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise InvalidJson(f"duplicate key {_short(key)!r} in a JSON object")
-            seen.add(key)
-    return result
-
-
-def _refuse_constant(name: str) -> Any:
-    raise InvalidJson(f"{name} is not valid JSON")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise InvalidJson("a number is too large to represent")
-    return value
-
-
-def _nesting_depth(value: Any) -> int:
-    """How deeply arrays and objects nest in a parsed document (stops counting past the limit).
-
-    An explicit stack, not recursion: the point is to refuse documents that
-    would exhaust the recursion limit of whatever walks them later.
-    """
-    deepest = 0
-    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
-    while stack:
-        node, level = stack.pop()
-        if level > deepest:
-            deepest = level
-            if deepest > MAX_NESTING:
-                break
-        for child in node.values() if isinstance(node, dict) else node:
-            if isinstance(child, (dict, list)):
-                stack.append((child, level + 1))
-    return deepest
-
-
-def _short(value: object, limit: int = 80) -> str:
-    text = str(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."

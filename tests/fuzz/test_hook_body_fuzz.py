@@ -26,7 +26,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cds_hooks.hook_request import MAX_NESTING, is_fhir_resource
+from cds_hooks.hook_request import is_fhir_resource
+from cds_hooks.strict_json import MAX_NESTING
 from cds_hooks.response_model import validate_cards
 from cds_hooks.runtime import EXTENSION_KEY
 from support import tally
