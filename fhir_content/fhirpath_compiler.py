@@ -9,18 +9,34 @@ one closure at load, with everything that does not depend on the data (the
 function looked up, the literal parsed, the member name, the parameter kinds)
 decided then.
 
-The semantics stay fhirpathpy's (version 2.x): every function and operator is
-fhirpathpy's own implementation, called with the same arguments in the same
-order, with the same ``$this`` bookkeeping in the evaluation context, and the
-result is converted exactly as ``fhirpathpy.compile`` converts it.
-tests/test_fhirpath_compiler.py checks every expression of the BME and engine
-test content, and a set covering every function and operator, against
-fhirpathpy's interpreter.
+The semantics stay fhirpathpy's (version 2.x): the same results, the same
+``$this``/``$index``/``$total`` bookkeeping in the evaluation context (a
+filter leaves its last ``$this`` visible to later arguments, as there), and
+the result converted exactly as ``fhirpathpy.compile`` converts it. Most
+functions and operators are fhirpathpy's own implementations, called with
+the same arguments in the same order. The ones that dominated the engine's
+profile are native instead, because fhirpathpy's are slow for reasons that
+do not change their results (layers of argument wrapping, ``json.dumps`` of
+every item on every union, model paths re-derived per item):
 
-One difference in kind: ``%name`` variables are read from the mapping given
+- member access, ``|``, ``distinct()``, ``=`` and ``!=``
+  (:mod:`fhir_content.fhirpath_native`, which says how each stays exact);
+- ``where``, ``select``, ``exists``, ``empty``, ``first``, ``count`` and
+  ``iif``: the loop of fhirpathpy's macro, calling the compiled argument
+  directly. fhirpathpy runs a ``where`` criteria twice on each item that
+  passes; that is kept only for criteria that could answer differently the
+  second time (ones reading ``$index`` or ``$total`` or calling ``trace()``).
+
+tests/test_fhirpath_compiler.py checks every expression of the BME and engine
+test content, a set covering every function and operator, and edge cases of
+each fast path against fhirpathpy's interpreter;
+tests/test_fhirpath_native.py checks the native building blocks directly.
+
+Two differences in kind: ``%name`` variables are read from the mapping given
 to each call instead of a copy of it, so a mapping that computes a variable
 on first use (see :class:`fhir_content.environment.RequestVariables`) only
-computes the variables an expression actually reads.
+computes the variables an expression actually reads; and fhirpathpy's clock
+(``today()``, ``now()``) is reset only by evaluations that read it.
 """
 
 from __future__ import annotations
@@ -39,6 +55,8 @@ from fhirpathpy.engine.invocations.constants import constants
 from fhirpathpy.engine.nodes import FP_DateTime, FP_Time, FP_Type, ResourceNode
 from fhirpathpy.engine.util import arraify, get_data, process_user_invocation_table
 
+from fhir_content.fhirpath_native import MemberAccess, distinct, equal, one
+
 # fhirpathpy.engine re-exports the evaluator table under the module's name, so import the module itself.
 _evaluators = importlib.import_module("fhirpathpy.engine.evaluators")
 
@@ -50,11 +68,13 @@ _PARAM_CHECKS = {
     "String": check_string_param,
 }
 _ALIASES = {"contains": "containsOp", "in": "inOp", "is": "isOp", "as": "asOp"}
+_CLOCK_FUNCTIONS = frozenset({"now", "today", "timeOfDay"})
 
 Context = dict[str, Any]
 Step = Callable[[Context, Any], list]
 ParamMaker = Callable[[Context, Any], Any]
 Evaluate = Callable[[Any, Mapping[str, Any]], list]
+_MEMO = "bme:dedup-keys"  # the evaluation context's KeyMemo (fhirpathpy's own keys start with $ or are plain words)
 
 
 class FHIRPathCompileError(ValueError):
@@ -83,11 +103,19 @@ class FHIRPathCompiler:
         """
         root = self._node(tree["children"][0])
         model, table = self.model, self._user_table
+        reads_clock = _any_node(tree, lambda node: _function_name(node) in _CLOCK_FUNCTIONS)
 
         def evaluate(resource: Any, variables: Mapping[str, Any]) -> list:
-            constants.reset()  # today() and now() are read once per evaluation
+            if reads_clock:
+                constants.reset()  # today() and now() are read once per evaluation that calls them
             data_root = arraify(resource)
-            ctx = {"dataRoot": data_root, "vars": _Variables(resource, variables), "model": model, "userInvocationTable": table}
+            ctx = {
+                "dataRoot": data_root,
+                "vars": _Variables(resource, variables),
+                "model": model,
+                "userInvocationTable": table,
+                _MEMO: {},
+            }
             result = root(ctx, data_root)
             return _raw(result) if raw else _plain(result)
 
@@ -156,10 +184,10 @@ class FHIRPathCompiler:
         name = _identifier(node["children"][0]["children"][0]).replace("`", "")
 
         def run(ctx: Context, data: Any) -> list:
-            variables = ctx["vars"]
-            if name not in variables:
-                raise ValueError(f"Attempting to access an undefined environment variable: {name}")
-            value = variables[name]
+            try:
+                value = ctx["vars"][name]
+            except KeyError:
+                raise ValueError(f"Attempting to access an undefined environment variable: {name}") from None
             if value is None:
                 return []
             return value if isinstance(value, list) else [value]
@@ -177,7 +205,8 @@ class FHIRPathCompiler:
 
     def _MemberInvocation(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
         key = _identifier(node["children"][0]).replace("`", "")
-        member = _evaluators.create_reduce_member_invocation(self.model, key)
+        fallback = _evaluators.create_reduce_member_invocation(self.model, key)
+        member = MemberAccess(self.model, key, fallback) if isinstance(self.model, dict) else None
         resource_type = util.is_capitalized(key)
 
         def run(ctx: Context, data: Any) -> list:
@@ -188,7 +217,7 @@ class FHIRPathCompiler:
                     return [ResourceNode.create_node(x, key) for x in data if x["resourceType"] == key]
                 except TypeError:
                     pass
-            return list(reduce(member, data, []))
+            return member(data) if member is not None else list(reduce(fallback, data, []))
 
         return run
 
@@ -229,6 +258,9 @@ class FHIRPathCompiler:
         rest = call["children"][1:]
         raw_params = rest[0]["children"] if rest and "children" in rest[0] else None
         invocation = self._invocation(name)
+        native = self._native_function(name, invocation, raw_params)
+        if native is not None:
+            return native
         fn = invocation["fn"]
         nullable_input = "nullable_input" in invocation
 
@@ -264,13 +296,13 @@ class FHIRPathCompiler:
         nullable = "nullable" in invocation
 
         def with_params(ctx: Context, data: Any) -> list:
-            if nullable_input and util.is_nullable(data):
+            if nullable_input and _nullable(data):
                 return []
             this = ctx["$this"] if "$this" in ctx else ctx["dataRoot"]
-            params = [ctx, data, *[make(ctx, this) for make in makers]]
-            if nullable and any(util.is_nullable(p) for p in params):
+            params = [make(ctx, this) for make in makers]
+            if nullable and (_nullable(data) or any(_nullable(p) for p in params)):
                 return []
-            return arraify(fn(*params))
+            return arraify(fn(ctx, data, *params))
 
         return with_params
 
@@ -285,6 +317,93 @@ class FHIRPathCompiler:
     def _UnionExpression(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
         return self._infix("|", node["children"])
 
+    # -- native fast paths (fhirpathpy's results, see fhir_content.fhirpath_native) ---------
+
+    def _native_function(self, name: str, invocation: Mapping[str, Any], raw_params: Any) -> Step | None:
+        """A native step for one of fhirpathpy's own functions, or ``None`` to call fhirpathpy's."""
+        if invocation is not invocation_registry.get(name):
+            return None  # a user function of the same name
+        params = raw_params if isinstance(raw_params, list) else []
+        build = _NATIVE_FUNCTIONS.get((name, len(params)))
+        return build(self, *params) if build else None
+
+    def _where(self, param: Mapping[str, Any]) -> Step:
+        """``where(criteria)``: fhirpathpy's ``where_macro``, with the same ``$this``/``$index`` writes.
+
+        fhirpathpy evaluates the criteria a second time for an item that
+        passes (and uses that result); both runs start from the same state
+        unless the criteria read ``$index``, ``$total`` or call ``trace()``,
+        so only then is it run twice here.
+        """
+        criteria = self._node(param)
+        twice = _any_node(param, _reads_loop_state)
+
+        def where(ctx: Context, data: Any) -> list:
+            if not isinstance(data, list):
+                return []
+            out: list = []
+            for index, item in enumerate(data):
+                ctx["$index"] = index
+                this = ctx["$this"] = one(item)
+                result = criteria(ctx, this)
+                if result:
+                    if twice:
+                        this = ctx["$this"] = one(item)
+                        result = criteria(ctx, this)
+                    if result[0]:
+                        if isinstance(item, list):
+                            out.extend(item)
+                        else:
+                            out.append(item)
+            return out
+
+        return where
+
+    def _select(self, param: Mapping[str, Any]) -> Step:
+        """``select(projection)``: fhirpathpy's ``select_macro``."""
+        projection = self._node(param)
+
+        def select(ctx: Context, data: Any) -> list:
+            if not isinstance(data, list):
+                return []
+            out: list = []
+            for index, item in enumerate(data):
+                ctx["$index"] = index
+                this = ctx["$this"] = one(item)
+                result = projection(ctx, this)
+                if isinstance(result, list):
+                    out.extend(result)
+                else:
+                    out.append(result)
+            return out
+
+        return select
+
+    def _exists_where(self, param: Mapping[str, Any]) -> Step:
+        """``exists(criteria)``: every item is still tested, as fhirpathpy does (the last ``$this`` stays visible)."""
+        where = self._where(param)
+        return lambda ctx, data: [bool(where(ctx, data))]
+
+    def _iif(self, *params: Mapping[str, Any]) -> Step:
+        """``iif(criterion, true-result [, otherwise-result])``: fhirpathpy's ``iif_macro``."""
+        criterion, *branches = (self._node(p) for p in params)
+        when_true = branches[0]
+        otherwise = branches[1] if len(branches) > 1 else None
+
+        def iif(ctx: Context, data: Any) -> list:
+            this = ctx["$this"] = one(data)
+            result = criterion(ctx, this)
+            if len(result) == 1 and result[0] == True:  # noqa: E712 - fhirpathpy's is_true: 1 and nodes holding true count
+                branch = when_true
+            elif otherwise is not None:
+                branch = otherwise
+            else:
+                return []
+            this = ctx["$this"] = one(data)
+            return one(branch(ctx, this))
+
+        return iif
+
     # -- calls --------------------------------------------------------------------------
 
     def _invocation(self, name: str) -> Mapping[str, Any]:
@@ -297,13 +416,16 @@ class FHIRPathCompiler:
         invocation = self._invocation(name)
         fn = invocation["fn"]
         left, right = (self._param(kind, operand) for kind, operand in zip(invocation["arity"][2], operands, strict=True))
+        if invocation is invocation_registry.get(name) and name in _NATIVE_OPERATORS:
+            return _NATIVE_OPERATORS[name](left, right)
         nullable = "nullable" in invocation
 
         def run(ctx: Context, data: Any) -> list:
-            params = [ctx, left(ctx, data), right(ctx, data)]
-            if nullable and any(util.is_nullable(p) for p in params):
+            a = left(ctx, data)
+            b = right(ctx, data)
+            if nullable and (_nullable(a) or _nullable(b)):
                 return []
-            return arraify(fn(*params))
+            return arraify(fn(ctx, a, b))
 
         return run
 
@@ -363,6 +485,78 @@ class FHIRPathCompiler:
         return value
 
 
+def _exists(ctx: Context, data: Any) -> list:
+    return [not (isinstance(data, list) and not data)]
+
+
+def _empty(ctx: Context, data: Any) -> list:
+    return [not one(data)]
+
+
+def _first(ctx: Context, data: Any) -> list:
+    data = one(data)
+    return one(data[0]) if data else []
+
+
+def _count(ctx: Context, data: Any) -> list:
+    return [len(one(data))]
+
+
+def _distinct(ctx: Context, data: Any) -> list:
+    return distinct(one(data), ctx[_MEMO])
+
+
+_NATIVE_FUNCTIONS: dict[tuple[str, int], Callable[..., Step]] = {
+    ("where", 1): FHIRPathCompiler._where,
+    ("select", 1): FHIRPathCompiler._select,
+    ("exists", 1): FHIRPathCompiler._exists_where,
+    ("iif", 2): FHIRPathCompiler._iif,
+    ("iif", 3): FHIRPathCompiler._iif,
+    ("exists", 0): lambda compiler: _exists,
+    ("empty", 0): lambda compiler: _empty,
+    ("first", 0): lambda compiler: _first,
+    ("count", 0): lambda compiler: _count,
+    ("distinct", 0): lambda compiler: _distinct,
+}
+
+
+def _union(left: ParamMaker, right: ParamMaker) -> Step:
+    """``a | b``: fhirpathpy's ``union_op`` (``distinct`` of both), with de-duplication keys remembered."""
+
+    def union(ctx: Context, data: Any) -> list:
+        a = left(ctx, data)
+        b = right(ctx, data)
+        return distinct(a + b, ctx[_MEMO])
+
+    return union
+
+
+def _equality(negate: bool) -> Callable[[ParamMaker, ParamMaker], Step]:
+    """``=`` / ``!=``: empty operands give empty; an unknown answer (``None``) gives empty."""
+
+    def build(left: ParamMaker, right: ParamMaker) -> Step:
+        def compare(ctx: Context, data: Any) -> list:
+            a = left(ctx, data)
+            b = right(ctx, data)
+            if _nullable(a) or _nullable(b):
+                return []
+            result = equal(a, b)
+            if result is None:
+                return []
+            return one(not result if negate else result)
+
+        return compare
+
+    return build
+
+
+_NATIVE_OPERATORS: dict[str, Callable[[ParamMaker, ParamMaker], Step]] = {
+    "|": _union,
+    "=": _equality(False),
+    "!=": _equality(True),
+}
+
+
 class _Variables(Mapping[str, Any]):
     """fhirpathpy's default variables (``%context`` = the input, ``%ucum``) under the caller's, read through."""
 
@@ -376,8 +570,10 @@ class _Variables(Mapping[str, Any]):
         return name in self._variables or name in ("context", "ucum")
 
     def __getitem__(self, name: str) -> Any:
-        if name in self._variables:
+        try:
             return self._variables[name]
+        except KeyError:
+            pass
         if name == "context":
             return self._resource
         if name == "ucum":
@@ -394,6 +590,25 @@ class _Variables(Mapping[str, Any]):
 
 def _identifier(node: Mapping[str, Any]) -> str:
     return _evaluators.identifier(None, None, node)[0]
+
+
+def _nullable(value: Any) -> bool:
+    """fhirpathpy's ``is_nullable``: ``None`` or an empty list."""
+    return value is None or (isinstance(value, list) and not value)
+
+
+def _any_node(tree: Mapping[str, Any], test: Callable[[Mapping[str, Any]], bool]) -> bool:
+    """True if ``test`` holds for a node of the parse tree."""
+    return test(tree) or any(_any_node(child, test) for child in tree.get("children") or () if isinstance(child, Mapping))
+
+
+def _function_name(node: Mapping[str, Any]) -> str | None:
+    return _identifier(node["children"][0]) if node.get("type") == "Functn" else None
+
+
+def _reads_loop_state(node: Mapping[str, Any]) -> bool:
+    """Nodes whose value may differ between two runs of a ``where`` criteria on the same item."""
+    return node.get("type") in ("IndexInvocation", "TotalInvocation") or _function_name(node) == "trace"
 
 
 def _is_extension_only(value: Any) -> bool:

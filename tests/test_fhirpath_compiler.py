@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from datetime import date
+from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -167,8 +168,35 @@ COVERAGE = [
     "(1 | 2).sum()", "(3 | 1).min()", "(3 | 1).max()", "'true'.convertsToBoolean()", "'1'.convertsToInteger()",
     "'1.5'.convertsToDecimal()", "1.convertsToString()", "'2020'.convertsToDate()", "'2020-01-01'.convertsToDateTime()",
     "'10:00'.convertsToTime()", "'1 mg'.convertsToQuantity()",
+    "name.given.length", "component.value.start", "effective", "value.unit", "gender.extension.url",
     "resources('Observation').count()", "resourcesIn('Observation', 'http://example.org/engine-test/ValueSet/triglycerides')",
     "code.inValueSet('http://example.org/engine-test/ValueSet/triglycerides')", "resourcesIn('Observation', 'nope')",
+]
+
+#: The native fast paths (fhir_content.fhirpath_native and the compiler's where/select/exists/iif/...) on edge cases:
+#: equal-but-not-identical resources, mixed types, ints against decimals, dates, nodes mixed with plain values,
+#: criteria that read $index, the $this a filter leaves behind for later arguments.
+FAST_PATHS = [
+    "%dup | %dup", "%dup.distinct()", "%dup.distinct().count()", "%dup | %mixed", "%mixed.distinct()",
+    "%mixed | %mixed", "(1 | 1.0 | 'a' | true | 1 | '1')", "name | name", "name.given | name.given",
+    "name.given | 'Ada'", "%dup.code | %dup.code", "%nodes | %nodes", "%nodes.distinct()", "%nodes | 'Ada' | 'Ada'",
+    "(1 'mg' | 1 'mg')", "(5 days | 5 days).count()", "(1 year | 12 months)", "(@2020-01-01 | @2020-01-01).count()",
+    "{} | {}", "{}.distinct()", "%dup.where(status = 'final')", "%dup.where(id)", "%dup.select(id)",
+    "%dup.select(code.coding)", "%xs.where($this)", "%xs.where($index = 1)", "%mixed.where($this = 1)",
+    "%mixed.select($this = true)", "name.where(given.where($index = 0).exists())", "%mixed.where($this)",
+    "name.given = 'Ada'", "name.given.first() = 'Ada'", "birthDate = @1970-05-14", "birthDate = '1970-05-14'",
+    "birthDate = @1970-05", "@2020-01-01 = @2020-01-01T00:00:00", "value = 1.5 'mg'", "value.value = 1.5",
+    "value.value = 1.50", "active = true", "active != 1", "1 = true", "1 = 1.0", "1.0 != 1", "id != 'p1'",
+    "gender = {}", "{} != 1", "name.given != name.given", "(1 | 2) = (1 | 2)", "extension.value = 3",
+    "%nodes = 'Ada'", "%nodes.first() = 'Ada'", "%nodes.first() = %nodes.first()", "%mixed.first() = 'a'",
+    "iif(name, 'y', 'n')", "iif((1 | 2), 'y')", "iif(1, 'y', 'n')", "iif(%xs.first() = 1, $this.id, 'n')",
+    "iif({}, 'y', 'n')", "iif(false, 'y')", "name.iif($this.exists(), given.first(), 'none')",
+    "name.exists(given = 'A.')", "name.exists()", "{}.exists()", "name.empty()", "{}.empty()", "{}.first()",
+    "name.first().given", "%mixed.count()", "{}.count()", "%dup.first().id", "name.where(false).exists()",
+    "name.select(given).distinct().count()", "name.given.where($this = 'Ada').first()",
+    "telecom.where(system = 'phone').select(value | system)", "(%dup | %dup).id",
+    "name.where(true).given.first().startsWith(given.first())", "name.exists(true) and given.exists()",
+    "name.select(given).where($this = 'A.').exists().toString().length()",
 ]
 
 
@@ -177,14 +205,21 @@ def coverage_kb() -> KnowledgeBase:
     return KnowledgeBase.load(ENGINE_CONTENT)
 
 
-@pytest.mark.parametrize("text", COVERAGE)
+EDGE_VARIABLES = {
+    "dup": [OBSERVATION, json.loads(json.dumps(OBSERVATION)), PATIENT, OBSERVATION],
+    "mixed": ["a", 1, Decimal("1"), True, Decimal("1.0"), "1", "a", False, 0],
+    "nodes": fhirpathpy.evaluate(PATIENT, "name.given | name.family", options={"returnRawData": True}) + [ResourceNode.create_node("Ada")],
+}
+
+
+@pytest.mark.parametrize("text", COVERAGE + FAST_PATHS)
 @pytest.mark.parametrize("raw", [False, True], ids=["json", "raw"])
 def test_every_kind_of_node_agrees(coverage_kb, text, raw):
     tree = parse_strict(text)
     mine = FHIRPathCompiler(R4_MODEL, _FUNCTIONS).compile(tree, raw=raw)
     theirs = fhirpathpy.compile(text, R4_MODEL, {"userInvocationTable": _FUNCTIONS, "returnRawData": raw})
     view = DataView(coverage_kb.terminology, {"patientId": "p1"}, {"o": OBSERVATION, "p": PATIENT})
-    variables = {"x": 41, "xs": [1, 2], "context": {"patientId": "p1"}}
+    variables = {"x": 41, "xs": [1, 2], "context": {"patientId": "p1"}, **EDGE_VARIABLES}
     for root in (PATIENT, OBSERVATION):
         scope = Scope(root, variables, view)
         assert outcome(mine, scope, variables) == outcome(theirs, scope, variables)
