@@ -27,9 +27,10 @@ from plugin.report_text import (
     NEGATED,
     PRESENT,
     Mention,
-    conclusion_result,
+    ReportText,
     find_anatomy,
     find_mentions,
+    first_joint,
     laterality_in,
 )
 
@@ -135,10 +136,10 @@ def derive_facts(view: DataView) -> dict[str, list[dict[str, Any]]]:
     results: list[dict[str, Any]] = []
     coded = _coded_modalities(view)
     for report in _imaging_reports(view, coded):
-        mentions = {text: find_mentions(text) for text in report.texts}
+        readings = {text: ReportText(text) for text in report.texts}
         if report.modality:
-            results.append(_imaging_result(view, report, mentions))
-        findings.extend(_unique(_finding(m, report) for text_mentions in mentions.values() for m in text_mentions))
+            results.append(_imaging_result(view, report, readings))
+        findings.extend(_unique(_finding(m, report) for reading in readings.values() for m in reading.mentions))
     findings.extend(_coded_findings(view, coded))
     return {"bmeFindings": _newest_first(findings), "imagingResults": _newest_first(results)}
 
@@ -175,7 +176,7 @@ def _as_report(view: DataView, resource: Mapping[str, Any], coded: CodedModaliti
     if modality is None:
         modality = _modality_from_text(title) or _modality_from_text(" ".join(texts))
     if joint is None:
-        joint = _joint_from_body_site(view, resource) or _joint_from_text(title) or _joint_from_text(" ".join(texts))
+        joint = _joint_from_body_site(view, resource) or first_joint(title) or first_joint(" ".join(texts))
     return _Report(
         source=_source(resource),
         date=_date(resource),
@@ -214,10 +215,6 @@ def _modality_from_text(text: str) -> str | None:
     return min(found)[1] if found else None
 
 
-def _joint_from_text(text: str) -> str | None:
-    return next((a.joint for a in find_anatomy(text) if a.joint), None)
-
-
 def _joint_from_body_site(view: DataView, resource: Mapping[str, Any]) -> str | None:
     body_site = resource.get("bodySite")
     if not body_site:
@@ -225,7 +222,7 @@ def _joint_from_body_site(view: DataView, resource: Mapping[str, Any]) -> str | 
     for url, joint in BODY_SITE_VALUE_SETS:
         if view.in_value_set(body_site, url):
             return joint
-    return _joint_from_text(" ".join(_concept_texts(body_site)))
+    return first_joint(" ".join(_concept_texts(body_site)))
 
 
 # ---------------------------------------------------------------------------
@@ -336,19 +333,19 @@ def _date(resource: Mapping[str, Any]) -> str | None:
 # ---------------------------------------------------------------------------
 
 
-def _imaging_result(view: DataView, report: _Report, mentions: Mapping[str, list[Mention]]) -> dict[str, Any]:
+def _imaging_result(view: DataView, report: _Report, readings: Mapping[str, ReportText]) -> dict[str, Any]:
     """One imagingResults entry: modality, joint, laterality, negative/abnormal/unknown."""
     return _compact({
         "modality": report.modality,
         "joint": report.joint,
         "laterality": report.laterality,
-        "result": _result(view, report, mentions),
+        "result": _result(view, report, readings),
         "source": report.source,
         "date": report.date,
     })
 
 
-def _result(view: DataView, report: _Report, mentions: Mapping[str, list[Mention]]) -> str:
+def _result(view: DataView, report: _Report, readings: Mapping[str, ReportText]) -> str:
     """Coded conclusion first (a BME code or SNOMED Normal/Abnormal), then the report text.
 
     The text read is the conclusion when there is one (it is the
@@ -361,7 +358,7 @@ def _result(view: DataView, report: _Report, mentions: Mapping[str, list[Mention
     if len(coded) == 1:
         return coded.pop()
     texts = [report.conclusion] if report.conclusion else list(report.texts)
-    results = {conclusion_result(text, mentions.get(text)) for text in texts}
+    results = {readings[text].result for text in texts}
     for result in ("abnormal", "negative"):
         if result in results:
             return result

@@ -25,7 +25,9 @@ The pipeline for one text:
    a cue between two sites (``... in the MFC but not in the tibial plateau``)
    changes the status of the sites after it.
 
-All regular expressions are compiled at import.
+A text in which no term word occurs (``TERM_WORDS``) skips steps 2-5: most
+reports a chart holds never mention BME. All regular expressions are
+compiled at import.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 # ---------------------------------------------------------------------------
 # Vocabulary tables
@@ -67,6 +70,13 @@ TERMS: tuple[tuple[str, str, bool], ...] = (
     (rf"{_EDEMA}(?:[\s-]+like\s+signal(?:\s+intensity)?)?", BME, False),
     (r"contusions?|bruis(?:e|es|ing)", BRUISE, False),
 )
+
+#: Words of which every alternative of every TERMS pattern contains one ("edema" is
+#: also in "oedema", "BM" starts "BME", "BML", "BMES"). A text without any of them
+#: has no term, so one scan of it replaces the sentence-by-sentence reading. A new
+#: TERMS row must contain one of these words (tests/findings/test_term_prefilter.py
+#: generates matches of every row and checks).
+TERM_WORDS = r"edema|osteoporosis|lesion|bruis|contusion|(?-i:BM)"
 
 #: Words that make a nearby weak "edema"/"contusion" a soft-tissue finding.
 SOFT_TISSUE_WORDS = (
@@ -274,7 +284,9 @@ def _alternation(patterns: Iterable[str], prefix: str) -> re.Pattern[str]:
 
 
 def _row(match: re.Match[str], prefix: str) -> int:
-    return int(next(name for name, value in match.groupdict().items() if value is not None)[len(prefix):])
+    """The table row a match came from: the matched row group encloses whatever else matched,
+    so it is the last group to close (``lastgroup``), found without scanning every group."""
+    return int(str(match.lastgroup)[len(prefix):])
 
 
 def _with_direction(rows: Iterable[str | tuple[str, str]]) -> list[tuple[str, str]]:
@@ -282,6 +294,7 @@ def _with_direction(rows: Iterable[str | tuple[str, str]]) -> list[tuple[str, st
 
 
 _TERM_RE = _alternation((p for p, _, _ in TERMS), "t")
+_TERM_WORD_RE = re.compile(TERM_WORDS, _FLAGS)
 _SITE_RE = _alternation((p for p, _, _, _ in SITES), "s")
 _LATERALITY_RE = re.compile(LATERALITY_PATTERN, _FLAGS)
 _SOFT_TISSUE_RE = re.compile(rf"\b(?:{SOFT_TISSUE_WORDS})\b", _FLAGS)
@@ -456,6 +469,16 @@ def find_anatomy(text: str) -> list[Anatomy]:
             laterality = found[-1].laterality
         found.append(Anatomy(site, joint, laterality, match.start(), match.end(), kind))
     return found
+
+
+def first_joint(text: str) -> str | None:
+    """The joint of the first site phrase in ``text`` that names one: what :func:`find_anatomy`
+    would say, without working out lateralities nobody asked for."""
+    for match in _SITE_RE.finditer(text):
+        joint = SITES[_row(match, "s")][2]
+        if joint:
+            return joint
+    return None
 
 
 def laterality_in(text: str) -> str | None:
@@ -736,16 +759,7 @@ def find_mentions(text: str) -> list[Mention]:
     or uncertain mention is reported as historical; technique sections are
     skipped.
     """
-    mentions: list[Mention] = []
-    for kind, part in sections(text):
-        if kind == "technique":
-            continue
-        for sentence in sentences(part):
-            for mention in _sentence_mentions(sentence):
-                if kind == "context" and mention.status in (PRESENT, UNCERTAIN):
-                    mention = replace(mention, status=HISTORICAL)
-                mentions.append(mention)
-    return mentions
+    return ReportText(text).mentions
 
 
 # ---------------------------------------------------------------------------
@@ -782,26 +796,62 @@ def _is_normal_statement(sentence: str) -> bool:
     return bool(_NEGATIVE_OPENING_RE.search(sentence) or _NORMAL_RE.search(sentence))
 
 
-def conclusion_result(text: str, mentions: Sequence[Mention] | None = None) -> str:
+def conclusion_result(text: str) -> str:
     """``negative``, ``abnormal`` or ``unknown`` for a study's conclusion text.
 
     Abnormal when BME is reported present or any sentence reports something
     that is not a normal statement; negative when every reporting sentence
     is normal ("Normal radiographs. No fracture."); unknown when the text
     says neither. Advice ("MRI may be considered if pain persists") and
-    context sections do not count. Pass ``mentions`` when the text was
-    already read with :func:`find_mentions`.
+    context sections do not count.
     """
-    if any(m.status == PRESENT for m in (find_mentions(text) if mentions is None else mentions)):
-        return "abnormal"
-    normal = False
-    for kind, part in sections(text):
-        if kind != "findings":
-            continue
-        for sentence in sentences(part):
-            if _ADVICE_RE.search(sentence) or (_VIEWS_RE.search(sentence) and not _OTHER_FINDING_RE.search(sentence)):
+    return ReportText(text).result
+
+
+class ReportText:
+    """One report text, read for its BME mentions and for the study's result.
+
+    Derived facts need both readings of the same text; this cuts the text
+    into sections and sentences once for both, each reading computed on first
+    use. A text in which no term word occurs (``TERM_WORDS``) has no mention,
+    which one cheap scan settles for most reports.
+    """
+
+    def __init__(self, text: str):
+        self.text = text
+
+    @cached_property
+    def _sentences(self) -> list[tuple[str, list[str]]]:
+        """(section kind, sentences) of each section that is not technique (which reports nothing)."""
+        return [(kind, sentences(part)) for kind, part in sections(self.text) if kind != "technique"]
+
+    @cached_property
+    def mentions(self) -> list[Mention]:
+        """What :func:`find_mentions` returns."""
+        if not _TERM_WORD_RE.search(self.text):
+            return []
+        mentions: list[Mention] = []
+        for kind, part in self._sentences:
+            for sentence in part:
+                for mention in _sentence_mentions(sentence):
+                    if kind == "context" and mention.status in (PRESENT, UNCERTAIN):
+                        mention = replace(mention, status=HISTORICAL)
+                    mentions.append(mention)
+        return mentions
+
+    @cached_property
+    def result(self) -> str:
+        """What :func:`conclusion_result` returns."""
+        if any(m.status == PRESENT for m in self.mentions):
+            return "abnormal"
+        normal = False
+        for kind, part in self._sentences:
+            if kind != "findings":
                 continue
-            if not _is_normal_statement(sentence):
-                return "abnormal"
-            normal = True
-    return "negative" if normal else "unknown"
+            for sentence in part:
+                if _ADVICE_RE.search(sentence) or (_VIEWS_RE.search(sentence) and not _OTHER_FINDING_RE.search(sentence)):
+                    continue
+                if not _is_normal_statement(sentence):
+                    return "abnormal"
+                normal = True
+        return "negative" if normal else "unknown"

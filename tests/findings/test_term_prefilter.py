@@ -1,0 +1,72 @@
+"""The term-word prefilter of plugin/report_text.py never changes what a text says.
+
+:class:`~plugin.report_text.ReportText` does not read a text in which no
+``TERM_WORDS`` word occurs. That is sound only if every match of every
+``TERMS`` row contains one of those words: checked on generated matches of
+each row, and end to end by reading the labelled corpus and every report of
+the golden and demo patients with and without the prefilter.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from content.patients import CASES
+from findings.corpus_metrics import load_corpus
+from plugin import report_text
+from plugin.demo.patients import DEMO_PATIENTS
+from plugin.report_text import TERM_WORDS, TERMS, conclusion_result, find_mentions
+
+TERM_WORD_RE = re.compile(TERM_WORDS, re.IGNORECASE)
+
+
+@pytest.mark.parametrize("row", range(len(TERMS)), ids=[pattern for pattern, _, _ in TERMS])
+def test_every_match_of_every_term_row_contains_a_term_word(row):
+    # Case-insensitive like the matcher, so the generated matches vary case (and Unicode case folds).
+    @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.from_regex(re.compile(TERMS[row][0], re.IGNORECASE), fullmatch=True))
+    def check(match: str) -> None:
+        assert TERM_WORD_RE.search(match), match
+
+    check()
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in a resource, with base64 attachment data decoded: a superset of the texts read."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "data" and isinstance(item, str):
+                yield base64.b64decode(item).decode("utf-8", errors="replace")
+            else:
+                yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, str):
+        yield value
+
+
+def _texts() -> list[str]:
+    charts = [case.chart() for case in CASES] + [patient.case(patient.visits[0]).chart() for patient in DEMO_PATIENTS]
+    chart_texts = {text for chart in charts for text in _strings(chart)}
+    return [example.text for example in load_corpus()] + sorted(chart_texts)
+
+
+TEXTS = _texts()
+
+
+def test_the_prefilter_changes_no_reading(monkeypatch):
+    with_prefilter = [(find_mentions(text), conclusion_result(text)) for text in TEXTS]
+    monkeypatch.setattr(report_text, "_TERM_WORD_RE", re.compile(""))  # lets every text through
+    without = [(find_mentions(text), conclusion_result(text)) for text in TEXTS]
+    assert with_prefilter == without
+    # Both sides of the prefilter are exercised: texts with mentions and texts it skips.
+    assert sum(1 for mentions, _ in without if mentions) >= 300
+    assert sum(1 for text in TEXTS if not TERM_WORD_RE.search(text)) >= 50
