@@ -168,8 +168,7 @@ def _skipped(resource: Mapping[str, Any]) -> bool:
 def _as_report(view: DataView, resource: Mapping[str, Any], coded: CodedModalities) -> _Report | None:
     """The imaging report this resource is, or None when it is not imaging."""
     modality, joint = coded.get(id(resource), (None, None))
-    imaging_category = _has_category(resource)
-    if modality is None and not imaging_category:
+    if modality is None and not _has_category(resource):
         return None
     texts = tuple(_texts(resource))
     title = " ".join(_titles(resource))
@@ -206,7 +205,19 @@ def _coded_modalities(view: DataView) -> CodedModalities:
 
 
 def _has_category(resource: Mapping[str, Any]) -> bool:
-    return any(_key(c) in IMAGING_CATEGORIES for c in codings(resource.get("category")))
+    """Does a category coding say radiology or imaging?
+
+    Asked of every Observation and DiagnosticReport of a request, so it is a
+    plain loop: a (system, code) pair that is not two strings is in no set
+    of pairs of strings, or cannot be hashed (a malformed coding).
+    """
+    for coding in codings(resource.get("category")):
+        try:
+            if (coding.get("system"), coding.get("code")) in IMAGING_CATEGORIES:
+                return True
+        except TypeError:
+            continue
+    return False
 
 
 def _modality_from_text(text: str) -> str | None:
@@ -386,10 +397,15 @@ def _finding(mention: Mention, report: _Report, coded: bool = False) -> dict[str
 
 
 def _coded_findings(view: DataView, coded: CodedModalities) -> Iterator[dict[str, Any]]:
-    """Findings recorded as codes: Observation.code or value, DiagnosticReport.conclusionCode."""
-    for resource_type, element in (("Observation", "code"), ("Observation", "valueCodeableConcept"),
-                                   ("DiagnosticReport", "conclusionCode")):
-        for resource in view.resources(resource_type):
+    """Findings recorded as codes: Observation.code or value, DiagnosticReport.conclusionCode.
+
+    Observation.code is the element the data view indexes, so its candidates
+    come from one value-set lookup instead of a test per Observation.
+    """
+    for element, candidates in (("code", view.resources_in("Observation", BME_FINDING_VALUE_SET)),
+                                ("valueCodeableConcept", view.resources("Observation")),
+                                ("conclusionCode", view.resources("DiagnosticReport"))):
+        for resource in candidates:
             value = resource.get(element)
             if not value or _skipped(resource):
                 continue
