@@ -47,3 +47,18 @@ def create_app(
         app.register_blueprint(demo_fhir.bp)
         app.register_blueprint(preview.bp)
     return app
+
+
+def after_fork(app: Flask) -> None:
+    """Make an app built before ``fork()`` safe to use in the child (gunicorn ``preload_app``).
+
+    ``create_app`` opens no connection and starts no thread: the outbound
+    ``requests`` session, the JWKS caches and the patient-hash key are all
+    filled on first use, so each worker fills its own. The database pool is
+    the one thing that could hold sockets by the time a worker forks, and a
+    pooled connection shared by two processes corrupts both sessions:
+    ``dispose(close=False)`` gives this process a new, empty pool without
+    closing the parent's connections under it.
+    """
+    runtime: Runtime = app.extensions[EXTENSION_KEY]
+    runtime.store.engine.dispose(close=False)
