@@ -53,7 +53,7 @@ from fhirpathpy.engine import util
 from fhirpathpy.engine.invocations import invocation_registry
 from fhirpathpy.engine.invocations.constants import constants
 from fhirpathpy.engine.nodes import FP_DateTime, FP_Time, FP_Type, ResourceNode
-from fhirpathpy.engine.util import arraify, get_data, process_user_invocation_table
+from fhirpathpy.engine.util import get_data, process_user_invocation_table
 
 from fhir_content.fhirpath_native import MemberAccess, distinct, equal, one
 
@@ -108,7 +108,7 @@ class FHIRPathCompiler:
         def evaluate(resource: Any, variables: Mapping[str, Any]) -> list:
             if reads_clock:
                 constants.reset()  # today() and now() are read once per evaluation that calls them
-            data_root = arraify(resource)
+            data_root = one(resource)
             ctx = {
                 "dataRoot": data_root,
                 "vars": _Variables(resource, variables),
@@ -195,13 +195,13 @@ class FHIRPathCompiler:
         return run
 
     def _ThisInvocation(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
-        return lambda ctx, data: arraify(ctx["$this"])
+        return lambda ctx, data: one(ctx["$this"])
 
     def _IndexInvocation(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
-        return lambda ctx, data: arraify(ctx["$index"])
+        return lambda ctx, data: one(ctx["$index"])
 
     def _TotalInvocation(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
-        return lambda ctx, data: arraify(ctx["$total"])
+        return lambda ctx, data: one(ctx["$total"])
 
     def _MemberInvocation(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
         key = _identifier(node["children"][0]).replace("`", "")
@@ -271,7 +271,7 @@ class FHIRPathCompiler:
                 if nullable_input and util.is_nullable(data):
                     return []
                 this = ctx["$this"] if "$this" in ctx else ctx["dataRoot"]
-                return arraify(fn(ctx, arraify(data), *[make(ctx, this) for make in makers]))
+                return one(fn(ctx, one(data), *[make(ctx, this) for make in makers]))
 
             return variadic
 
@@ -282,7 +282,7 @@ class FHIRPathCompiler:
             def no_params(ctx: Context, data: Any) -> list:
                 if nullable_input and util.is_nullable(data):
                     return []
-                return arraify(fn(ctx, arraify(data)))
+                return one(fn(ctx, one(data)))
 
             return no_params
 
@@ -302,7 +302,7 @@ class FHIRPathCompiler:
             params = [make(ctx, this) for make in makers]
             if nullable and (_nullable(data) or any(_nullable(p) for p in params)):
                 return []
-            return arraify(fn(ctx, data, *params))
+            return one(fn(ctx, data, *params))
 
         return with_params
 
@@ -414,18 +414,28 @@ class FHIRPathCompiler:
 
     def _infix(self, name: str, operands: list[Mapping[str, Any]]) -> Step:
         invocation = self._invocation(name)
-        fn = invocation["fn"]
-        left, right = (self._param(kind, operand) for kind, operand in zip(invocation["arity"][2], operands, strict=True))
         if invocation is invocation_registry.get(name) and name in _NATIVE_OPERATORS:
-            return _NATIVE_OPERATORS[name](left, right)
+            return _NATIVE_OPERATORS[name](*(self._node(operand) for operand in operands))
+        fn = invocation["fn"]
         nullable = "nullable" in invocation
+        if invocation["arity"][2] == ["Any", "Any"]:
+            left, right = (self._node(operand) for operand in operands)
+
+            def any_operands(ctx: Context, data: Any) -> list:
+                a, b = _operands(ctx, data, left, right)
+                if nullable and (not a or not b):
+                    return []
+                return one(fn(ctx, a, b))
+
+            return any_operands
+        left, right = (self._param(kind, operand) for kind, operand in zip(invocation["arity"][2], operands, strict=True))
 
         def run(ctx: Context, data: Any) -> list:
             a = left(ctx, data)
             b = right(ctx, data)
             if nullable and (_nullable(a) or _nullable(b)):
                 return []
-            return arraify(fn(ctx, a, b))
+            return one(fn(ctx, a, b))
 
         return run
 
@@ -436,7 +446,7 @@ class FHIRPathCompiler:
 
             def expression(ctx: Context, parent: Any) -> Callable[[Any], list]:
                 def per_item(data: Any) -> list:
-                    ctx["$this"] = arraify(data)
+                    ctx["$this"] = one(data)
                     return step(ctx, ctx["$this"])
 
                 return per_item
@@ -520,25 +530,34 @@ _NATIVE_FUNCTIONS: dict[tuple[str, int], Callable[..., Step]] = {
 }
 
 
-def _union(left: ParamMaker, right: ParamMaker) -> Step:
+def _operands(ctx: Context, data: Any, left: Step, right: Step) -> tuple[list, list]:
+    """Both operands of kind "Any", each evaluated on the input with ``$this`` set to it, as fhirpathpy does.
+
+    Steps always return lists, so an empty operand is a falsy one.
+    """
+    ctx["$this"] = data
+    a = left(ctx, data)
+    ctx["$this"] = data
+    return a, right(ctx, data)
+
+
+def _union(left: Step, right: Step) -> Step:
     """``a | b``: fhirpathpy's ``union_op`` (``distinct`` of both), with de-duplication keys remembered."""
 
     def union(ctx: Context, data: Any) -> list:
-        a = left(ctx, data)
-        b = right(ctx, data)
+        a, b = _operands(ctx, data, left, right)
         return distinct(a + b, ctx[_MEMO])
 
     return union
 
 
-def _equality(negate: bool) -> Callable[[ParamMaker, ParamMaker], Step]:
+def _equality(negate: bool) -> Callable[[Step, Step], Step]:
     """``=`` / ``!=``: empty operands give empty; an unknown answer (``None``) gives empty."""
 
-    def build(left: ParamMaker, right: ParamMaker) -> Step:
+    def build(left: Step, right: Step) -> Step:
         def compare(ctx: Context, data: Any) -> list:
-            a = left(ctx, data)
-            b = right(ctx, data)
-            if _nullable(a) or _nullable(b):
+            a, b = _operands(ctx, data, left, right)
+            if not a or not b:
                 return []
             result = equal(a, b)
             if result is None:
@@ -550,7 +569,7 @@ def _equality(negate: bool) -> Callable[[ParamMaker, ParamMaker], Step]:
     return build
 
 
-_NATIVE_OPERATORS: dict[str, Callable[[ParamMaker, ParamMaker], Step]] = {
+_NATIVE_OPERATORS: dict[str, Callable[[Step, Step], Step]] = {
     "|": _union,
     "=": _equality(False),
     "!=": _equality(True),
