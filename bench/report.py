@@ -177,10 +177,13 @@ def _sections(results: dict[str, Any], table: Table) -> list[str]:
                 "Start-up and memory",
                 ["measure", "value"],
                 [
-                    ["process start to first healthy /healthz (gunicorn, 2 workers)", f"{startup['process_start_to_healthy_seconds']:.2f} s"],
-                    ["imports in a fresh interpreter", f"{startup['import_seconds']:.2f} s"],
-                    ["create_app (content load and wiring)", f"{startup['create_app_seconds']:.2f} s"],
-                    ["fresh interpreter to app ready", f"{startup['process_total_seconds']:.2f} s"],
+                    [
+                        "process start to first healthy /healthz (gunicorn, 2 workers), median",
+                        f"{startup['process_start_to_healthy_seconds']:.2f} s ({_seconds(startup['process_start_to_healthy_runs'])})",
+                    ],
+                    ["imports in a fresh interpreter, median", f"{startup['import_seconds']:.2f} s"],
+                    ["create_app (content load and wiring), median", f"{startup['create_app_seconds']:.2f} s ({_seconds(startup['create_app_runs'])})"],
+                    ["fresh interpreter to app ready, median", f"{startup['process_total_seconds']:.2f} s"],
                     ["resident memory per worker after the load", ", ".join(f"{mb:.0f} MB" for mb in startup["worker_rss_mb_after_load"])],
                 ],
             )
@@ -199,6 +202,11 @@ def _sections(results: dict[str, Any], table: Table) -> list[str]:
 
 def _ms(value: float) -> str:
     return f"{value:.2f}"
+
+
+def _seconds(runs: Sequence[float]) -> str:
+    """Every run of a repeated measure, so the spread behind a median shows."""
+    return "runs: " + ", ".join(f"{s:.2f}" for s in runs)
 
 
 def _slope(exponents: Sequence[float], i: int) -> str:

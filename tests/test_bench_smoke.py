@@ -9,13 +9,15 @@ service return cards, and the report shows every measured target.
 from __future__ import annotations
 
 import json
+import statistics
 from datetime import date
 
 import pytest
 import simple_icd_10_cm as icd10cm
 
-from bench import report
+from bench import report, startup
 from bench.inprocess import in_process_bench
+from bench.tokens import BenchIssuer
 from bench.workload import (
     ICD10CM,
     IRRELEVANT_CONDITIONS,
@@ -120,3 +122,16 @@ def test_one_in_process_iteration_of_every_quick_workload_gives_cards_and_a_repo
     assert report.markdown(results).count("| patient-view N=10 |") == 1
     report.write_json(results, tmp_path / "latest.json")
     assert json.loads((tmp_path / "latest.json").read_text())["in_process"][0]["name"] == "patient-view N=10"
+
+
+def test_start_up_is_the_median_of_repeated_server_starts_and_the_report_shows_every_run(tmp_path):
+    server = startup.server_startup(tmp_path, f"sqlite:///{tmp_path / 'startup.sqlite3'}", BenchIssuer(), runs=2)
+    fresh = startup.measure(runs=2)
+    runs = server["process_start_to_healthy_runs"]
+    assert len(runs) == 2 and server["process_start_to_healthy_seconds"] == round(statistics.median(runs), 3)
+    assert len(fresh["create_app_runs"]) == 2 and fresh["create_app_seconds"] > 0
+
+    results = {"date": report.now(), "machine": report.machine(), "http": {"startup": {**server, **fresh, "worker_rss_mb_after_load": [1.0, 1.0]}}}
+    text = report.terminal(results)
+    assert "first healthy /healthz (gunicorn, 2 workers), median" in text
+    assert "runs: " + ", ".join(f"{s:.2f}" for s in runs) in text
