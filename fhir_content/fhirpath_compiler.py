@@ -468,10 +468,10 @@ class FHIRPathCompiler:
         if kind == "TypeSpecifier":
             type_info = type_specifier(None, None, param)
             return lambda ctx, parent: type_info
-        return self._value_param(kind, self._node(param))
+        return self._value_param(kind, self._node(param), _is_literal(param))
 
     @staticmethod
-    def _value_param(kind: Any, step: Step) -> ParamMaker:
+    def _value_param(kind: Any, step: Step, literal: bool) -> ParamMaker:
         """An argument evaluated against the input (``$this`` = the input), then checked to be one value of its type."""
         if kind == "Any":
 
@@ -484,6 +484,18 @@ class FHIRPathCompiler:
         check = _PARAM_CHECKS.get(single)
         if check is None:
             raise FHIRPathCompileError(f"arguments of type {single} are not supported")
+        if literal:  # 'text', 10 or true: checked once here (a literal of the wrong type still fails when run)
+            try:
+                constant = check(step({}, None)[0])
+            except Exception:  # noqa: BLE001 - fhirpathpy raises plain Exceptions; left to fail at run time
+                pass
+            else:
+
+                def literal_value(ctx: Context, parent: Any) -> Any:
+                    ctx["$this"] = parent
+                    return constant
+
+                return literal_value
 
         def value(ctx: Context, parent: Any) -> Any:
             ctx["$this"] = parent
@@ -609,6 +621,13 @@ class _Variables(Mapping[str, Any]):
 
 def _identifier(node: Mapping[str, Any]) -> str:
     return _evaluators.identifier(None, None, node)[0]
+
+
+def _is_literal(node: Mapping[str, Any]) -> bool:
+    """A string, number or boolean literal: the same immutable value on every evaluation."""
+    while node.get("type") in ("TermExpression", "LiteralTerm") and len(node.get("children") or ()) == 1:
+        node = node["children"][0]
+    return node.get("type") in ("StringLiteral", "NumberLiteral", "BooleanLiteral")
 
 
 def _nullable(value: Any) -> bool:

@@ -197,6 +197,8 @@ FAST_PATHS = [
     "telecom.where(system = 'phone').select(value | system)", "(%dup | %dup).id",
     "name.where(true).given.first().startsWith(given.first())", "name.exists(true) and given.exists()",
     "name.select(given).where($this = 'A.').exists().toString().length()",
+    "'abc'.substring('x')", "'abc'.substring(1.5)", "'abc'.substring(1.0)", "(1 | 2).take(true)", "'abc'.substring(-1)",
+    "name.given.join(1)", "'a'.upper().replace('A', 'b').startsWith(true)",
 ]
 
 
