@@ -13,23 +13,25 @@ order changes the detail or the suggestions, so the card is shown again.
 
 Warning and critical cards are never suppressed: a safety warning must not go
 quiet because an earlier one was dismissed. ``BME_CDS_SUPPRESSION_ENABLED=0``
-switches the whole mechanism off. If the database cannot be asked, the cards
-are shown (showing a card is the safe side).
+switches the whole mechanism off.
+
+The read runs in the caller's transaction (``hooks.py``), which records the
+shown cards in the same transaction: one commit per hook call instead of two.
+If the database cannot be asked, the caller shows every card (showing a card
+is the safe side) when auth is off, and answers 503 when auth is on, because
+the cards could not be recorded for feedback either.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cds_hooks.runtime import current_runtime
-from cds_hooks.store import StoreUnavailable
-
-log = logging.getLogger(__name__)
+from cds_hooks.store import StoreTransaction
 
 SUPPRESSIBLE_INDICATOR = "info"
 _CODED_ELEMENTS = ("code", "medicationCodeableConcept")
@@ -46,28 +48,28 @@ def fingerprint(card: Mapping[str, Any]) -> str:
 
 
 def without_quiet_cards(
-    service_id: str, patient_id: str, cards: Sequence[dict[str, Any]]
+    transaction: StoreTransaction, service_id: str, patient_id: str, cards: Sequence[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """The cards to show, and the fingerprint of each shown card by uuid (to record with it)."""
+    """The cards to show, and the fingerprint of each shown card by uuid (to record with it).
+
+    Raises :class:`~cds_hooks.store.StoreUnavailable` when the overrides cannot be read.
+    """
     fingerprints = {card["uuid"]: fingerprint(card) for card in cards if card.get("uuid")}
-    quiet = _quiet_pairs(service_id, patient_id, cards)
+    quiet = _quiet_pairs(transaction, service_id, patient_id, cards)
     shown = [card for card in cards if not _is_quiet(card, fingerprints, quiet)]
     return shown, {card["uuid"]: fingerprints[card["uuid"]] for card in shown if card.get("uuid")}
 
 
-def _quiet_pairs(service_id: str, patient_id: str, cards: Sequence[Mapping[str, Any]]) -> set[tuple[str, str]]:
+def _quiet_pairs(
+    transaction: StoreTransaction, service_id: str, patient_id: str, cards: Sequence[Mapping[str, Any]]
+) -> set[tuple[str, str]]:
     """``(topic, fingerprint)`` pairs overridden within the quiet period, for the suppressible cards at hand."""
-    runtime = current_runtime()
-    settings = runtime.settings
+    settings = current_runtime().settings
     topics = {_topic(card) for card in cards if card.get("indicator") == SUPPRESSIBLE_INDICATOR} - {None}
     if not (settings.suppression_enabled and topics and patient_id):
         return set()
     since = datetime.now(UTC) - timedelta(days=settings.suppression_days)
-    try:
-        return runtime.store.overridden_fingerprints(service_id, patient_id, topics, since)
-    except StoreUnavailable:
-        log.warning("service %s: suppression skipped, the database is unreachable", service_id)
-        return set()
+    return transaction.overridden_fingerprints(service_id, patient_id, topics, since)
 
 
 def _is_quiet(card: Mapping[str, Any], fingerprints: Mapping[str, str], quiet: set[tuple[str, str]]) -> bool:

@@ -1,6 +1,7 @@
 """The service database: issued cards, feedback and seen JWT ids, behind a small API.
 
-Every method is one short transaction. Database failures surface as
+Every method is one short transaction; :meth:`Store.transaction` groups the
+operations of one hook call (:mod:`cds_hooks.store.transaction`). Database failures surface as
 :class:`StoreUnavailable` (the HTTP layer answers 503); the caller never sees
 a half-written feedback body because each body is stored in one transaction
 and validated before the first insert.
@@ -8,11 +9,10 @@ and validated before the first insert.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -20,16 +20,15 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects import postgresql, sqlite
 
 from cds_hooks.settings import Settings
 from cds_hooks.store.engine import READ_ONLY, create_store_engine
 from cds_hooks.store.errors import StoreUnavailable, UnknownCard, UnknownSuggestion
 from cds_hooks.store.patient_hash import PatientHasher
 from cds_hooks.store.records import CardOutcomeCount, FeedbackItem, OverrideReasonCount
-from cds_hooks.store.schema import Feedback, IssuedCard, SeenJti
+from cds_hooks.store.transaction import StoreTransaction, feedback, issued_cards, seen_jti
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +40,6 @@ JTI_PURGE_INTERVAL_SECONDS = 60.0
 
 # Errors that mean "the database is not there (or not migrated)", as opposed to a bug.
 _UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.ProgrammingError, sa_exc.TimeoutError)
-
-_issued_cards: Table = IssuedCard.__table__  # type: ignore[assignment]
-_feedback: Table = Feedback.__table__  # type: ignore[assignment]
-_seen_jti: Table = SeenJti.__table__  # type: ignore[assignment]
 
 
 def _utcnow() -> datetime:
@@ -95,33 +90,20 @@ class Store:
 
     # -- issued cards and feedback ------------------------------------------------
 
-    def record_issued_cards(
-        self,
-        *,
-        service_id: str,
-        hook_instance: str,
-        patient_id: str,
-        cards: Sequence[Mapping[str, Any]],
-        fingerprints: Mapping[str, str] | None = None,
-    ) -> None:
-        """Remember the cards just returned so their feedback can be validated later.
+    @contextmanager
+    def transaction(self) -> Iterator[StoreTransaction]:
+        """One write transaction for several operations (a hook call's suppression read and card record).
 
-        Cards without a ``uuid`` cannot receive feedback and are not stored. A
-        card uuid already recorded for this service keeps its first record.
-        ``fingerprints`` maps a card uuid to what the card said (for suppression).
+        One pool checkout, one ``BEGIN`` and one ``COMMIT`` instead of one each
+        per operation; everything inside commits together or not at all.
         """
-        patient_hash = self._patient_hasher.hash(patient_id)
-        issued_at = _utcnow()
-        fingerprints = fingerprints or {}
-        rows = [
-            _issued_card_row(card, service_id, hook_instance, patient_hash, issued_at, fingerprints.get(card["uuid"]))
-            for card in cards
-            if card.get("uuid")
-        ]
-        if not rows:
-            return
         with self._write() as connection:
-            connection.execute(_insert_ignoring_duplicates(connection, _issued_cards), rows)
+            yield StoreTransaction(connection, self._patient_hasher)
+
+    def record_issued_cards(self, **issued: Any) -> None:
+        """:meth:`StoreTransaction.record_issued_cards` in a transaction of its own."""
+        with self.transaction() as transaction:
+            transaction.record_issued_cards(**issued)
 
     def record_feedback(self, service_id: str, items: Sequence[FeedbackItem]) -> None:
         """Store a whole feedback body, or nothing.
@@ -134,9 +116,9 @@ class Store:
             issued = {
                 row.card_uuid: row
                 for row in connection.execute(
-                    select(_issued_cards.c.id, _issued_cards.c.card_uuid, _issued_cards.c.suggestion_uuids).where(
-                        _issued_cards.c.service_id == service_id,
-                        _issued_cards.c.card_uuid.in_({item.card_uuid for item in items}),
+                    select(issued_cards.c.id, issued_cards.c.card_uuid, issued_cards.c.suggestion_uuids).where(
+                        issued_cards.c.service_id == service_id,
+                        issued_cards.c.card_uuid.in_({item.card_uuid for item in items}),
                     )
                 )
             }
@@ -150,43 +132,23 @@ class Store:
                     if suggestion not in offered:
                         raise UnknownSuggestion(suggestion, index, suggestion_index)
                 rows.append(_feedback_row(item, card.id, received_at))
-            connection.execute(insert(_feedback), rows)
-
-    def overridden_fingerprints(
-        self, service_id: str, patient_id: str, topics: Collection[str], since: datetime
-    ) -> set[tuple[str, str]]:
-        """``(topic, fingerprint)`` of this patient's cards on ``topics`` overridden since ``since`` (server time)."""
-        query = (
-            select(_issued_cards.c.topic_code, _issued_cards.c.fingerprint)
-            .distinct()
-            .select_from(_issued_cards.join(_feedback, _feedback.c.issued_card_id == _issued_cards.c.id))
-            .where(
-                _issued_cards.c.service_id == service_id,
-                _issued_cards.c.patient_hash == self._patient_hasher.hash(patient_id),
-                _issued_cards.c.topic_code.in_(set(topics)),
-                _issued_cards.c.fingerprint.is_not(None),
-                _feedback.c.outcome == "overridden",
-                _feedback.c.received_at >= since,
-            )
-        )
-        with self._read() as connection:
-            return {(row.topic_code, row.fingerprint) for row in connection.execute(query)}
+            connection.execute(insert(feedback), rows)
 
     # -- analytics ----------------------------------------------------------------
 
     def card_outcome_counts(self, since: datetime | None = None, *, by_day: bool = False) -> list[CardOutcomeCount]:
         """Issued, accepted and overridden cards per service and topic (and UTC issue day), for cards issued since ``since``."""
-        window = [] if since is None else [_issued_cards.c.issued_at >= since]
+        window = [] if since is None else [issued_cards.c.issued_at >= since]
         with self._read() as connection:
-            keys = [_issued_cards.c.service_id, _issued_cards.c.topic_code]
+            keys = [issued_cards.c.service_id, issued_cards.c.topic_code]
             if by_day:
-                keys.append(_utc_day(connection, _issued_cards.c.issued_at).label("day"))
+                keys.append(_utc_day(connection, issued_cards.c.issued_at).label("day"))
             issued_query = select(*keys, func.count().label("cards")).where(*window).group_by(*keys)
             outcome_query = (
-                select(*keys, _feedback.c.outcome, func.count(func.distinct(_issued_cards.c.id)).label("cards"))
-                .select_from(_issued_cards.join(_feedback, _feedback.c.issued_card_id == _issued_cards.c.id))
+                select(*keys, feedback.c.outcome, func.count(func.distinct(issued_cards.c.id)).label("cards"))
+                .select_from(issued_cards.join(feedback, feedback.c.issued_card_id == issued_cards.c.id))
                 .where(*window)
-                .group_by(*keys, _feedback.c.outcome)
+                .group_by(*keys, feedback.c.outcome)
             )
             issued = {_group_key(row, by_day): row.cards for row in connection.execute(issued_query)}
             outcomes = {(_group_key(row, by_day), row.outcome): row.cards for row in connection.execute(outcome_query)}
@@ -205,15 +167,15 @@ class Store:
     def override_reason_counts(self, since: datetime | None = None) -> list[OverrideReasonCount]:
         """Overrides per service, topic and coded reason, for cards issued since ``since``."""
         keys = [
-            _issued_cards.c.service_id,
-            _issued_cards.c.topic_code,
-            _feedback.c.override_reason_system,
-            _feedback.c.override_reason_code,
+            issued_cards.c.service_id,
+            issued_cards.c.topic_code,
+            feedback.c.override_reason_system,
+            feedback.c.override_reason_code,
         ]
         query = (
-            select(*keys, func.max(_feedback.c.override_reason_display).label("display"), func.count().label("overrides"))
-            .select_from(_issued_cards.join(_feedback, _feedback.c.issued_card_id == _issued_cards.c.id))
-            .where(_feedback.c.outcome == "overridden", *([] if since is None else [_issued_cards.c.issued_at >= since]))
+            select(*keys, func.max(feedback.c.override_reason_display).label("display"), func.count().label("overrides"))
+            .select_from(issued_cards.join(feedback, feedback.c.issued_card_id == issued_cards.c.id))
+            .where(feedback.c.outcome == "overridden", *([] if since is None else [issued_cards.c.issued_at >= since]))
             .group_by(*keys)
         )
         with self._read() as connection:
@@ -237,15 +199,8 @@ class Store:
         Keep ``expires_at`` no earlier than the last moment the token could be
         accepted, or a replay after the row is purged would pass.
         """
-        token_key = hashlib.sha256(f"{issuer}\x00{jti}".encode()).hexdigest()
-        with self._write() as connection:
-            # RETURNING, not rowcount: psycopg reports -1 for a skipped ON CONFLICT insert.
-            inserted = connection.execute(
-                _insert_ignoring_duplicates(connection, _seen_jti)
-                .values(token_key=token_key, expires_at=expires_at)
-                .returning(_seen_jti.c.token_key)
-            ).first()
-            claimed = inserted is not None
+        with self.transaction() as transaction:
+            claimed = transaction.claim_jti(issuer, jti, expires_at)
         self._purge_expired_jti_now_and_then()
         return claimed
 
@@ -257,7 +212,7 @@ class Store:
             self._next_purge = now + JTI_PURGE_INTERVAL_SECONDS
         try:
             with self._write() as connection:
-                connection.execute(delete(_seen_jti).where(_seen_jti.c.expires_at < _utcnow()))
+                connection.execute(delete(seen_jti).where(seen_jti.c.expires_at < _utcnow()))
         except StoreUnavailable:
             pass  # the next claim will try again; the claim itself has succeeded
 
@@ -286,12 +241,6 @@ def _unavailable_on_db_errors() -> Iterator[None]:
         raise StoreUnavailable("the database is unavailable") from exc
 
 
-def _insert_ignoring_duplicates(connection: Connection, table: Table) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING, atomic on both supported backends."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()
-
-
 def _utc_day(connection: Connection, column: Any) -> Any:
     """The UTC calendar day of a timestamp column (SQLite stores UTC already; PostgreSQL converts per session)."""
     if connection.dialect.name == "postgresql":
@@ -303,28 +252,6 @@ def _group_key(row: Any, by_day: bool) -> tuple[str, str | None, date | None]:
     """A result row's (service, topic, day); SQLite gives the day as text, PostgreSQL as a date."""
     day = date.fromisoformat(str(row.day)) if by_day else None
     return row.service_id, row.topic_code, day
-
-
-def _issued_card_row(
-    card: Mapping[str, Any],
-    service_id: str,
-    hook_instance: str,
-    patient_hash: str,
-    issued_at: datetime,
-    fingerprint: str | None,
-) -> dict[str, Any]:
-    topic = (card.get("source") or {}).get("topic") or {}
-    return {
-        "service_id": service_id,
-        "card_uuid": card["uuid"],
-        "hook_instance": hook_instance,
-        "patient_hash": patient_hash,
-        "topic_code": topic.get("code"),
-        "indicator": card.get("indicator", "info"),
-        "suggestion_uuids": [s["uuid"] for s in card.get("suggestions") or () if s.get("uuid")],
-        "issued_at": issued_at,
-        "fingerprint": fingerprint,
-    }
 
 
 def _feedback_row(item: FeedbackItem, issued_card_id: int, received_at: datetime) -> dict[str, Any]:
