@@ -192,6 +192,8 @@ class _GunicornServer(BaseApplication):
     so workers on a busy machine do not compete for the cores to repeat it,
     a crashed worker is replaced at once, and a content error stops the
     server before it listens. The master's warnings (auth off) are logged once.
+    Changed content is loaded by a restart: a HUP forks new workers from the
+    app already loaded.
     """
 
     def __init__(self, settings: Settings, options: dict[str, Any]):
