@@ -44,7 +44,10 @@ def codings(value: Any) -> list[dict[str, Any]]:
             return [c for c in inner if isinstance(c, dict)]
         return [value] if inner is None and "code" in value else []
     if isinstance(value, list):
-        return [coding for item in value for coding in codings(item)]
+        found: list[dict[str, Any]] = []
+        for item in value:  # a loop, not a nested comprehension: one frame fewer per item
+            found += codings(item)
+        return found
     return []
 
 
