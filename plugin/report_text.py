@@ -408,7 +408,9 @@ def sections(text: str) -> list[tuple[str, str]]:
     """
     parts: list[tuple[str, str]] = []
     kind, start = "findings", 0
-    for match in _SECTION_RE.finditer(text):
+    # Every header ends with a colon, so a text without one (most conclusions) needs no scan.
+    headers = _SECTION_RE.finditer(text) if ":" in text else ()
+    for match in headers:
         parts.extend(_until_blank_line(kind, text[start:match.start()]))
         kind = SECTION_HEADERS[_row(match, "h")][1]
         start = match.end()

@@ -14,6 +14,12 @@ def test_numbered_impression_is_split_into_items():
     ]
 
 
+def test_a_text_without_a_header_is_one_findings_section():
+    text = "History of trauma. Bone marrow edema in the talus.\n\nNo fracture."
+    assert sections(text) == [("findings", text)]
+    assert sections(" \n") == []
+
+
 def test_indication_section_ends_at_the_next_header():
     text = "INDICATION: Bone bruise on the outside MRI.\nFINDINGS: Bone marrow edema in the talus."
     assert [m.status for m in find_mentions(text)] == ["historical", "present"]
