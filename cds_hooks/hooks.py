@@ -14,7 +14,8 @@ evaluation), a 401 still comes before a 400, and of two concurrent calls with
 one ``jti`` exactly one gets past the claim. The suppression read and the
 issued-cards record then share one transaction. Folding the claim into that
 last transaction as well would save one more commit (measured on PostgreSQL:
-about 0.4 ms a call) but would evaluate, and fetch for, replayed tokens.
+about 0.6 ms a call, more when commits wait on a busy disk) but would
+evaluate, and fetch for, replayed tokens.
 """
 
 from __future__ import annotations
