@@ -74,7 +74,7 @@ TERMS: tuple[tuple[str, str, bool], ...] = (
 #: Words of which every alternative of every TERMS pattern contains one ("edema" is
 #: also in "oedema", "BM" starts "BME", "BML", "BMES"). A text without any of them
 #: has no term, so one scan of it replaces the sentence-by-sentence reading. A new
-#: TERMS row must contain one of these words (tests/findings/test_term_prefilter.py
+#: TERMS row must contain one of these words (tests/findings/test_prefilters.py
 #: generates matches of every row and checks).
 TERM_WORDS = r"edema|osteoporosis|lesion|bruis|contusion|(?-i:BM)"
 
@@ -119,6 +119,19 @@ SITES: tuple[tuple[str, str | None, str | None, str], ...] = (
      r"ischi(?:um|al\s+tuberosity)", None, "pelvis", "bone"),
     (r"(?:hemi)?pelvi[cs]", None, "pelvis", "region"),
 )
+
+#: Words of which every match of every SITES row contains one, in lower case, and
+#: the case-sensitive abbreviations that stand alone ("MFC", "S1", "T12"). An ASCII
+#: text (where ignoring case is just lower-casing) with none of them names no site,
+#: so :func:`first_joint` does not scan it. A new SITES row must contain one of
+#: these (tests/findings/test_prefilters.py generates matches of every row and checks).
+SITE_WORDS: tuple[str, ...] = (
+    "condyl", "tibi", "plafond", "patell", "trochlea", "fibula", "femur", "femoral", "knee", "acetabul",
+    "trochanter", "hip", "talus", "talar", "malleol", "ankle", "calcane", "tarsal", "navicular", "cuboid",
+    "cuneiform", "sesamoid", "foot", "feet", "iliac", "joint", "sacr", "vertebra", "plate", "spine", "pubi",
+    "ilium", "ischi", "pelvi",
+)
+SITE_ABBREVIATIONS = r"[ML](?:FC|TP)|[SL][1-5]|T[1-9]"
 
 #: Laterality words, looked for just before a site ("left medial femoral condyle").
 LATERALITY_PATTERN = (
@@ -296,6 +309,7 @@ def _with_direction(rows: Iterable[str | tuple[str, str]]) -> list[tuple[str, st
 _TERM_RE = _alternation((p for p, _, _ in TERMS), "t")
 _TERM_WORD_RE = re.compile(TERM_WORDS, _FLAGS)
 _SITE_RE = _alternation((p for p, _, _, _ in SITES), "s")
+_SITE_ABBREVIATION_RE = re.compile(SITE_ABBREVIATIONS)
 _LATERALITY_RE = re.compile(LATERALITY_PATTERN, _FLAGS)
 _SOFT_TISSUE_RE = re.compile(rf"\b(?:{SOFT_TISSUE_WORDS})\b", _FLAGS)
 _OTHER_FINDING_RE = re.compile(rf"\b(?:{OTHER_FINDING_WORDS})\b", _FLAGS)
@@ -473,9 +487,21 @@ def find_anatomy(text: str) -> list[Anatomy]:
     return found
 
 
+def may_name_a_site(text: str) -> bool:
+    """False only when ``text`` cannot contain a site phrase (``SITE_WORDS``): a few substring
+    tests instead of the site expression's scan, which is slow on a long text."""
+    if not text.isascii() or _SITE_ABBREVIATION_RE.search(text):
+        return True
+    lowered = text.lower()
+    return any(word in lowered for word in SITE_WORDS)
+
+
 def first_joint(text: str) -> str | None:
     """The joint of the first site phrase in ``text`` that names one: what :func:`find_anatomy`
-    would say, without working out lateralities nobody asked for."""
+    would say, without working out lateralities nobody asked for (nor scanning a text that
+    :func:`may_name_a_site` rules out)."""
+    if not may_name_a_site(text):
+        return None
     for match in _SITE_RE.finditer(text):
         joint = SITES[_row(match, "s")][2]
         if joint:

@@ -1,10 +1,12 @@
-"""The term-word prefilter of plugin/report_text.py never changes what a text says.
+"""The prefilters of plugin/report_text.py never change what a text says.
 
 :class:`~plugin.report_text.ReportText` does not read a text in which no
-``TERM_WORDS`` word occurs. That is sound only if every match of every
-``TERMS`` row contains one of those words: checked on generated matches of
-each row, and end to end by reading the labelled corpus and every report of
-the golden and demo patients with and without the prefilter.
+``TERM_WORDS`` word occurs, and :func:`~plugin.report_text.first_joint` does
+not scan a text that :func:`~plugin.report_text.may_name_a_site` rules out.
+That is sound only if every match of every ``TERMS`` (``SITES``) row contains
+one of those words: checked on generated matches of each row, and end to end
+by reading the labelled corpus and every text of the golden and demo
+patients with and without the prefilters.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from content.patients import CASES
 from findings.corpus_metrics import load_corpus
 from plugin import report_text
 from plugin.demo.patients import DEMO_PATIENTS
-from plugin.report_text import TERM_WORDS, TERMS, conclusion_result, find_mentions
+from plugin.report_text import SITES, TERM_WORDS, TERMS, conclusion_result, find_mentions, first_joint, may_name_a_site
 
 TERM_WORD_RE = re.compile(TERM_WORDS, re.IGNORECASE)
 
@@ -34,6 +36,17 @@ def test_every_match_of_every_term_row_contains_a_term_word(row):
     @given(st.from_regex(re.compile(TERMS[row][0], re.IGNORECASE), fullmatch=True))
     def check(match: str) -> None:
         assert TERM_WORD_RE.search(match), match
+
+    check()
+
+
+@pytest.mark.parametrize("row", range(len(SITES)), ids=[pattern for pattern, _, _, _ in SITES])
+def test_every_match_of_every_site_row_may_name_a_site(row):
+    @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.from_regex(re.compile(SITES[row][0], re.IGNORECASE), fullmatch=True))
+    def check(match: str) -> None:
+        assert may_name_a_site(match), match
+        assert may_name_a_site(f"x {match} y"), match
 
     check()
 
@@ -70,3 +83,11 @@ def test_the_prefilter_changes_no_reading(monkeypatch):
     # Both sides of the prefilter are exercised: texts with mentions and texts it skips.
     assert sum(1 for mentions, _ in without if mentions) >= 300
     assert sum(1 for text in TEXTS if not TERM_WORD_RE.search(text)) >= 50
+
+
+def test_the_site_prefilter_changes_no_joint(monkeypatch):
+    with_prefilter = [first_joint(text) for text in TEXTS]
+    monkeypatch.setattr(report_text, "may_name_a_site", lambda text: True)
+    assert with_prefilter == [first_joint(text) for text in TEXTS]
+    assert sum(1 for joint in with_prefilter if joint) >= 200
+    assert sum(1 for text in TEXTS if not may_name_a_site(text)) >= 100
