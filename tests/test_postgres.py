@@ -62,3 +62,27 @@ def test_ci_fails_rather_than_skips_when_postgres_is_unreachable(postgres_base_u
     optional = _run_a_database_test(BME_CDS_TEST_POSTGRES_URL=unreachable)
     assert optional.returncode == 0, optional.stdout
     assert "1 skipped" in optional.stdout
+
+
+def test_a_healthy_pooled_connection_is_reused_and_a_closed_one_is_replaced(fresh_postgres_url):
+    """The checkout liveness check (cds_hooks/store/engine.py) must not reconnect on every call, nor hand out a dead connection."""
+    from sqlalchemy import text
+    from sqlalchemy.pool import NullPool
+
+    from cds_hooks.store.engine import create_store_engine
+
+    engine = create_store_engine(fresh_postgres_url)
+    try:
+        backend_pid = text("SELECT pg_backend_pid()")
+        with engine.connect() as connection:
+            first = connection.execute(backend_pid).scalar_one()
+        with engine.connect() as connection:
+            assert connection.execute(backend_pid).scalar_one() == first  # reused: no reconnect per checkout
+        outsider = create_engine(fresh_postgres_url, poolclass=NullPool)
+        with outsider.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        outsider.dispose()
+        with engine.connect() as connection:
+            assert connection.execute(backend_pid).scalar_one() != first  # the killed one was not handed out
+    finally:
+        engine.dispose()

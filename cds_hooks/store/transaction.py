@@ -3,10 +3,10 @@
 A hook call needs up to three database operations: claim the token's ``jti``,
 read which of the patient's cards were overridden (suppression), record the
 cards it returns. Each used to be its own transaction, and on PostgreSQL each
-transaction is a pool checkout with a pre-ping, ``BEGIN``, the statement and
-``COMMIT``. :class:`StoreTransaction` lets the suppression read and the record
-share one transaction (the ``jti`` claim stays a transaction of its own, run
-before the body is even parsed: see ``hooks.py`` for why).
+transaction is a pool checkout, ``BEGIN``, the statement and ``COMMIT``.
+:class:`StoreTransaction` lets the suppression read and the record share one
+transaction (the ``jti`` claim stays a transaction of its own, run before the
+body is even parsed: see ``hooks.py`` for why).
 
 The statements are built once, at import: SQLAlchemy spends more time
 building a ``select`` with its operators than executing it on SQLite, while

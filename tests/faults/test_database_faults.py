@@ -110,7 +110,7 @@ def test_database_down_503s_lose_nothing_and_the_service_recovers_by_itself(
     assert unstored.status_code == 503 and "send it again" in unstored.get_json()["error"]["message"]
     assert row_counts(direct_store) == before
 
-    proxy.start()  # same port: the pooled connections are dead, the pre-ping notices and reconnects
+    proxy.start()  # same port: the pooled connections are dead, the checkout check notices and reconnects
 
     assert client.get("/healthz").status_code == 200
     second = issued_card(client, token_minter)
@@ -124,7 +124,7 @@ def test_database_down_503s_lose_nothing_and_the_service_recovers_by_itself(
 def test_a_database_restart_between_two_requests_is_invisible_to_the_next_caller(
     through_proxy, proxy, direct_store, token_minter
 ):
-    """Every pooled connection died while nobody was calling: the pre-ping finds out before a request uses one."""
+    """Every pooled connection died while nobody was calling: the checkout check finds out before a request uses one."""
     client = through_proxy(auth=True)
     for _ in range(3):  # a few pooled connections
         issued_card(client, token_minter)
