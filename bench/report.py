@@ -66,7 +66,11 @@ def targets(results: dict[str, Any]) -> list[Target]:
     if load:
         rate, p99 = load["throughput_per_second"], load["latency_ms"]["p99"]
         found.append(Target("throughput, patient-view N=10, 2 workers, auth + PostgreSQL", f">= {THROUGHPUT_PER_SECOND:g}/s", f"{rate:.0f}/s", rate >= THROUGHPUT_PER_SECOND))
-        found.append(Target("p99 latency at that load", f"< {P99_MS:g} ms", f"{p99:.1f} ms", p99 < P99_MS))
+        # The target is p99 at >= 500/s: a p99 measured at a lower rate does not meet it.
+        reached = rate >= THROUGHPUT_PER_SECOND
+        found.append(
+            Target(f"p99 latency at >= {THROUGHPUT_PER_SECOND:g}/s", f"< {P99_MS:g} ms", f"{p99:.1f} ms at {rate:.0f}/s", reached and p99 < P99_MS)
+        )
     startup = results.get("http", {}).get("startup")
     if startup:
         seconds = startup["process_start_to_healthy_seconds"]

@@ -135,3 +135,12 @@ def test_start_up_is_the_median_of_repeated_server_starts_and_the_report_shows_e
     text = report.terminal(results)
     assert "first healthy /healthz (gunicorn, 2 workers), median" in text
     assert "runs: " + ", ".join(f"{s:.2f}" for s in runs) in text
+
+
+@pytest.mark.parametrize(("rate", "p99", "met"), [(230.0, 70.0, False), (520.0, 140.0, False), (520.0, 90.0, True)])
+def test_the_p99_target_is_met_only_at_the_target_throughput(rate, p99, met):
+    load = {"throughput_per_second": rate, "latency_ms": {"p99": p99}}
+    found = {t.what: t for t in report.targets({"http": {"loads": {report.PRIMARY_LOAD: load}}})}
+    p99_target = next(t for name, t in found.items() if name.startswith("p99 latency"))
+    assert p99_target.met is met
+    assert f"at {rate:.0f}/s" in p99_target.measured
