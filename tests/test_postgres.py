@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -81,6 +82,14 @@ def test_a_healthy_pooled_connection_is_reused_and_a_closed_one_is_replaced(fres
         outsider = create_engine(fresh_postgres_url, poolclass=NullPool)
         with outsider.connect() as other:
             other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+            # pg_terminate_backend only signals: wait until the backend has left pg_stat_activity (a fresh
+            # snapshot each time, hence the commit), then a moment for its process to exit and close the socket.
+            alive = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+            deadline = time.monotonic() + 10
+            while other.execute(alive, {"pid": first}).scalar_one() and time.monotonic() < deadline:
+                other.commit()
+                time.sleep(0.01)
+        time.sleep(0.2)
         outsider.dispose()
         with engine.connect() as connection:
             assert connection.execute(backend_pid).scalar_one() != first  # the killed one was not handed out
