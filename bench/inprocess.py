@@ -116,20 +116,25 @@ class InProcessBench:
         raw = json.dumps(body).encode("utf-8")
         path = f"/cds-services/{workload.service_id}"
         provider = self.provider_for(workload.service_id)
-        call = HookCall(
-            service_id=workload.service_id,
-            hook=body["hook"],
-            hook_instance=body["hookInstance"],
-            context=body["context"],
-            prefetch=body["prefetch"],
-            base_url=BASE_URL,
-        )
+
+        def fresh_call(_: int) -> HookCall:
+            """The request as the engine gets it on a real call: parsed anew from the body."""
+            parsed = json.loads(raw)
+            return HookCall(
+                service_id=workload.service_id,
+                hook=parsed["hook"],
+                hook_instance=parsed["hookInstance"],
+                context=parsed["context"],
+                prefetch=parsed["prefetch"],
+                base_url=BASE_URL,
+            )
+
         tokens = self.issuer.mint(BASE_URL + path, warmup + iterations + 1)
         client = self.app.test_client()
         cards = _checked_call(client, path, raw, tokens.pop(), workload.fires)
         open_client = self.open_app.test_client()
 
-        engine = time_calls(lambda _: provider.evaluate(call), iterations, warmup)
+        engine = time_calls(provider.evaluate, iterations, warmup, prepare=fresh_call)
         hook = time_calls(lambda i: _post(client, path, raw, tokens[i]), iterations, warmup)
         hook_no_auth = time_calls(lambda _: _post(open_client, path, raw, None), iterations, warmup)
         echo = time_calls(lambda _: _post(self.echo, "/echo", raw, None), iterations, warmup)

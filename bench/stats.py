@@ -43,18 +43,24 @@ def percentile(ordered: Sequence[float], q: float) -> float:
     return ordered[rank - 1]
 
 
-def time_calls(fn: Callable[[int], object], iterations: int, warmup: int) -> list[float]:
-    """Milliseconds of each of ``iterations`` calls ``fn(i)``, after ``warmup`` untimed calls.
+def time_calls(
+    fn: Callable[[Any], object], iterations: int, warmup: int, prepare: Callable[[int], Any] = lambda i: i
+) -> list[float]:
+    """Milliseconds of each of ``iterations`` calls ``fn(prepare(i))``, after ``warmup`` untimed calls.
 
-    ``fn`` gets the call number so a caller can hand each call its own
-    pre-made input (a fresh token per hook call) without timing its creation.
+    ``prepare(i)`` runs before the clock starts, one call at a time, so each
+    call can get its own input without timing its creation: a fresh token
+    per hook call, or a freshly parsed request for the engine (a request's
+    objects are new on every real call; reusing one set would let the engine
+    run on data already warm in the CPU caches).
     """
     for i in range(warmup):
-        fn(i)
+        fn(prepare(i))
     samples = []
     for i in range(warmup, warmup + iterations):
+        given = prepare(i)
         start = time.perf_counter()
-        fn(i)
+        fn(given)
         samples.append((time.perf_counter() - start) * 1000)
     return samples
 
