@@ -18,7 +18,10 @@ back to fhirpathpy:
   comparison (``tests/test_fhirpath_native.py`` checks that it still does);
 - de-duplication keys a ``dict`` by its ``json.dumps`` text computed once per
   object and evaluation (``KeyMemo``), a string by itself, and anything else
-  exactly as fhirpathpy does;
+  exactly as fhirpathpy does. A resource's text is computed only when another
+  object in the collection has the same ``id``: dicts with different ``id``
+  strings never have the same text, so resources from the data index (one
+  object per type and id) are de-duplicated without serialising any;
 - ``=`` and ``!=`` compare one string, boolean or integer with another
   directly; everything else (dates, quantities, decimals, resources, lists
   of several items) goes to fhirpathpy's ``equality``.
@@ -40,6 +43,7 @@ Reducer = Callable[[list, Any], list]
 
 _SIMPLE = (str, bool, int)  # compared by Python equality exactly as fhirpathpy's equality ends up comparing them
 _QUANTITY_PATHS = ("Quantity", "System.Quantity")  # nodes fhirpathpy's equality turns into FP_Quantity
+_BY_ID = object()  # tags the key of a dict keyed by its unique ``id`` (see _keys)
 _PATH_CACHE_LIMIT = 512  # parent paths come from resource types in request data: bound what is remembered
 
 
@@ -140,12 +144,34 @@ def _dumps(item: Any) -> str:
         return str(item)
 
 
+def _keys(items: list, memo: KeyMemo) -> list:
+    """The de-duplication key of each item, serialising only the dicts that share an ``id`` with another object.
+
+    JSON-equal dicts have equal ``id`` values, so a dict with a string ``id``
+    that no other object in ``items`` has can be keyed by that ``id`` alone
+    (a key no other kind of item has); only objects whose ``id`` clashes get
+    their full ``json.dumps`` key.
+    """
+    keys: list = []
+    owners: dict[str, int] = {}
+    clashes: set[str] = set()
+    for item in items:
+        if type(item) is dict and type(rid := item.get("id")) is str:
+            if owners.setdefault(rid, id(item)) != id(item):
+                clashes.add(rid)
+            keys.append((_BY_ID, rid))
+        else:
+            keys.append(_key(item, memo))
+    if clashes:
+        keys = [_key(item, memo) if type(key) is tuple and key[0] is _BY_ID and key[1] in clashes else key for item, key in zip(items, keys)]
+    return keys
+
+
 def uniq(items: list, memo: KeyMemo) -> list:
     """fhirpathpy's ``util.uniq``: first position of each key, holding the last item with that key."""
     positions: dict[Any, int] = {}
     out: list = []
-    for item in items:
-        key = _key(item, memo)
+    for item, key in zip(items, _keys(items, memo)):
         position = positions.get(key)
         if position is None:
             positions[key] = len(out)

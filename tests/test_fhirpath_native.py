@@ -59,6 +59,16 @@ def test_a_key_memo_shared_across_calls_changes_nothing():
         assert [id(i) for i in uniq(collection, memo)] == [id(i) for i in util.uniq(collection)]
 
 
+@pytest.mark.parametrize("seed", range(30))
+def test_dicts_keyed_by_id_agree_with_fhirpathpy(seed):
+    """Dicts with a unique ``id`` skip serialising; clashing ids (equal or not, same object or not) still agree."""
+    rng = random.Random(seed)
+    copy = json.loads(json.dumps(CONDITION))
+    pool = [CONDITION, copy, {**CONDITION, "note": []}, {"id": "c2"}, {"id": "c2", "x": 1}, {"id": 2}, {"a": 1}, "c1"]
+    collection = [rng.choice(pool) for _ in range(rng.randint(0, 8))]
+    assert [id(i) for i in uniq(collection, {})] == [id(i) for i in util.uniq(collection)]
+
+
 @pytest.mark.parametrize("key", ["code", "coding", "onset", "recordedDate", "note", "text", "extension", "start", "id", "nope"])
 def test_member_access_agrees_with_fhirpathpy(key):
     fhirpathpy_member = create_reduce_member_invocation(R4_MODEL, key)
