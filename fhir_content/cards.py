@@ -70,6 +70,23 @@ def _card(action: Mapping[str, Any], contained: Mapping[str, dict], base_url: st
     return card
 
 
+def _copy(value: Any) -> Any:
+    """A deep copy of a JSON value (what ``$apply`` builds), several times faster than ``copy.deepcopy``.
+
+    The card must not share objects with the RequestGroup or the compiled
+    content (``dict(code)`` in ``$apply`` is shallow); anything but JSON
+    types still goes through ``copy.deepcopy``.
+    """
+    kind = type(value)
+    if kind is dict:
+        return {key: _copy(item) for key, item in value.items()}
+    if kind is list:
+        return [_copy(item) for item in value]
+    if kind in (str, int, float, bool) or value is None:
+        return value
+    return copy.deepcopy(value)
+
+
 def _suggestion(nested: Mapping[str, Any], contained: Mapping[str, dict]) -> dict[str, Any]:
     kind = SUGGESTION_TYPES[nested["type"]["coding"][0]["code"]]
     reference = nested["resource"]["reference"]
@@ -77,7 +94,7 @@ def _suggestion(nested: Mapping[str, Any], contained: Mapping[str, dict]) -> dic
     if kind == "delete":
         action["resourceId"] = reference
     else:
-        resource = copy.deepcopy(contained[reference])
+        resource = _copy(contained[reference])
         if kind == "create":
             resource.pop("id")  # a local id only; the EHR assigns the real one
         action["resource"] = resource
