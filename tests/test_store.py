@@ -10,13 +10,16 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 
 from cds_hooks.settings import Settings
 from cds_hooks.store import FeedbackItem, OverrideReason, Store, StoreUnavailable, UnknownCard, UnknownSuggestion
 from cds_hooks.store.schema import Base, Feedback, IssuedCard, SeenJti
+from cds_hooks.store.store import MIGRATIONS_DIR
 from support.store_auth import OTHER_SERVICE_ID, SERVICE_ID, issue_card, row_counts
 
 NOW = datetime(2025, 1, 30, 10, 5, 31, tzinfo=UTC)
@@ -48,6 +51,38 @@ def test_migrations_match_the_models(store):
     with store.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
+
+
+def test_migration_0003_copies_the_latest_override_of_each_card(fresh_database_url, tmp_path):
+    """Cards overridden before the upgrade stay quiet after it: their latest override moves onto the card."""
+    store = Store.from_settings(Settings(database_url=fresh_database_url, instance_dir=str(tmp_path)))
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    try:
+        with store.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0002")
+            columns = "(id, service_id, card_uuid, hook_instance, patient_hash, indicator, suggestion_uuids, issued_at)"
+            for card_id in (1, 2, 3):
+                connection.execute(
+                    text(f"INSERT INTO issued_cards {columns} VALUES (:id, 's', :uuid, 'h', 'p', 'info', '[]', :at)"),
+                    {"id": card_id, "uuid": f"c{card_id}", "at": NOW},
+                )
+            feedback_rows = [(1, "overridden", 0), (1, "overridden", 2), (1, "accepted", 3), (2, "accepted", 1)]
+            for card_id, outcome, minutes in feedback_rows:
+                connection.execute(
+                    text(
+                        "INSERT INTO feedback (issued_card_id, outcome, accepted_suggestions, outcome_timestamp, received_at)"
+                        " VALUES (:card, :outcome, '[]', :at, :at)"
+                    ),
+                    {"card": card_id, "outcome": outcome, "at": NOW + timedelta(minutes=minutes)},
+                )
+        store.migrate()
+        with store.engine.connect() as connection:
+            marks = dict(connection.execute(select(IssuedCard.id, IssuedCard.last_overridden_at)).all())
+        assert marks == {1: NOW + timedelta(minutes=2), 2: None, 3: None}
+    finally:
+        store.close()
 
 
 def test_sqlite_database_runs_in_wal_mode(tmp_path):

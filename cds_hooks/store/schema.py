@@ -49,7 +49,8 @@ class IssuedCard(Base):
     __tablename__ = "issued_cards"
     __table_args__ = (
         UniqueConstraint("service_id", "card_uuid", name="uq_issued_cards_service_card"),
-        Index("ix_issued_cards_patient_topic", "service_id", "patient_hash", "topic_code"),
+        # The suppression read: a patient's cards on a topic overridden since a date, without visiting the others.
+        Index("ix_issued_cards_patient_topic_overridden", "service_id", "patient_hash", "topic_code", "last_overridden_at"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -63,6 +64,9 @@ class IssuedCard(Base):
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # What the card said (cds_hooks.suppression.fingerprint): an overridden card stays quiet only while this is unchanged.
     fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # The latest received_at of its "overridden" feedback, kept with the card so the suppression read is one
+    # index range instead of a join that visits every card ever issued to the patient on that topic.
+    last_overridden_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Feedback(Base):

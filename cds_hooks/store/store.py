@@ -28,7 +28,7 @@ from cds_hooks.store.engine import READ_ONLY, create_store_engine
 from cds_hooks.store.errors import StoreUnavailable, UnknownCard, UnknownSuggestion
 from cds_hooks.store.patient_hash import PatientHasher
 from cds_hooks.store.records import CardOutcomeCount, FeedbackItem, OverrideReasonCount
-from cds_hooks.store.transaction import StoreTransaction, feedback, issued_cards, seen_jti
+from cds_hooks.store.transaction import MARK_OVERRIDDEN, StoreTransaction, feedback, issued_cards, seen_jti
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +133,9 @@ class Store:
                         raise UnknownSuggestion(suggestion, index, suggestion_index)
                 rows.append(_feedback_row(item, card.id, received_at))
             connection.execute(insert(feedback), rows)
+            overridden = sorted({row["issued_card_id"] for row in rows if row["outcome"] == "overridden"})
+            if overridden:
+                connection.execute(MARK_OVERRIDDEN, {"ids": overridden, "received_at": received_at})
 
     # -- analytics ----------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, select
+from sqlalchemy import Connection, Table, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cds_hooks.store.patient_hash import PatientHasher
@@ -45,15 +45,22 @@ CLAIM_JTI = {name: insert.returning(seen_jti.c.token_key) for name, insert in _i
 OVERRIDDEN_FINGERPRINTS = (
     select(issued_cards.c.topic_code, issued_cards.c.fingerprint)
     .distinct()
-    .select_from(issued_cards.join(feedback, feedback.c.issued_card_id == issued_cards.c.id))
     .where(
         issued_cards.c.service_id == bindparam("service_id"),
         issued_cards.c.patient_hash == bindparam("patient_hash"),
         issued_cards.c.topic_code.in_(bindparam("topics", expanding=True)),
         issued_cards.c.fingerprint.is_not(None),
-        feedback.c.outcome == "overridden",
-        feedback.c.received_at >= bindparam("since"),
+        issued_cards.c.last_overridden_at >= bindparam("since"),
     )
+)
+# Feedback keeps the latest override with its card (read above); the condition keeps the latest if clocks step back.
+MARK_OVERRIDDEN = (
+    update(issued_cards)
+    .where(
+        issued_cards.c.id.in_(bindparam("ids", expanding=True)),
+        or_(issued_cards.c.last_overridden_at.is_(None), issued_cards.c.last_overridden_at < bindparam("received_at")),
+    )
+    .values(last_overridden_at=bindparam("received_at"))
 )
 
 
