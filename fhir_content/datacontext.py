@@ -10,7 +10,7 @@ of the whole bundle.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fhir_content.terminology import Terminology
@@ -90,22 +90,29 @@ class DataView:
         self.selections = [r for r in self.draft_orders if f"{r.get('resourceType')}/{r.get('id')}" in selected]
 
     def _add(self, value: Any) -> None:
-        if not isinstance(value, dict):
-            return
-        kind = value.get("resourceType")
-        if kind == "Bundle":
-            for resource in bundle_resources(value):
-                self._add(resource)
-        elif isinstance(kind, str) and kind != "OperationOutcome":
+        if isinstance(value, dict):
+            self._add_all(bundle_resources(value) if value.get("resourceType") == "Bundle" else (value,))
+
+    def _add_all(self, resources: Iterable[dict[str, Any]]) -> None:
+        """Index resources (a Bundle's are unpacked). One loop per Bundle, not one call per resource:
+        a chart's hundreds of resources made the calls a visible part of a request."""
+        seen, by_type = self._seen, self._by_type
+        for value in resources:
+            kind = value.get("resourceType")
+            if kind == "Bundle":
+                self._add(value)
+                continue
+            if not isinstance(kind, str) or kind == "OperationOutcome":
+                continue
             rid = value.get("id")
             if isinstance(rid, str):
                 key = (kind, rid)
-                if key in self._seen:
-                    return
-                self._seen.add(key)
-            same_type = self._by_type.get(kind)
+                if key in seen:
+                    continue
+                seen.add(key)
+            same_type = by_type.get(kind)
             if same_type is None:
-                self._by_type[kind] = [value]
+                by_type[kind] = [value]
             else:
                 same_type.append(value)
 
@@ -117,11 +124,16 @@ class DataView:
         index = {}
         element, keys_for = CODED_ELEMENTS[kind], self._terminology.keys_for
         for resource in self._by_type.get(kind, ()):
-            found = codings(resource.get(element))
-            if len(found) == 1:  # the usual shape: no set to build
-                keys = keys_for(found[0].get("system"), found[0].get("code"))
+            value = resource.get(element)
+            inner = value.get("coding") if type(value) is dict else None
+            if type(inner) is list and len(inner) == 1 and type(coding := inner[0]) is dict:
+                keys = keys_for(coding.get("system"), coding.get("code"))  # the usual shape, without codings()
             else:
-                keys = frozenset().union(*(keys_for(c.get("system"), c.get("code")) for c in found))
+                found = codings(value)
+                if len(found) == 1:  # no set to build
+                    keys = keys_for(found[0].get("system"), found[0].get("code"))
+                else:
+                    keys = frozenset().union(*(keys_for(c.get("system"), c.get("code")) for c in found))
             for key in keys:
                 resources = index.get(key)
                 if resources is None:
