@@ -116,7 +116,13 @@ class Authenticator:
     def verify(self, authorization_header: str | None, audience: str) -> dict[str, Any]:
         """The verified claims of the bearer token, or raise a 401 (bad token) / 503 (replay check down)."""
         token = self._bearer_token(authorization_header)
-        header = _unverified(jwt.get_unverified_header, token)
+        # One unverified parse gives both header and claims. Only when it fails is the header read on its own,
+        # so a bad header is still refused for what is wrong with it before a bad payload is called malformed.
+        try:
+            unverified: dict[str, Any] | None = jwt.decode_complete(token, options={"verify_signature": False})
+        except jwt.InvalidTokenError:
+            unverified = None
+        header = _unverified(jwt.get_unverified_header, token) if unverified is None else unverified["header"]
         algorithm = header.get("alg")
         if not isinstance(algorithm, str) or algorithm not in ALLOWED_ALGORITHMS:
             raise _refuse("algorithm not allowed (use ES384 or RS384)")
@@ -127,7 +133,9 @@ class Authenticator:
         if not isinstance(kid, str) or not kid:
             raise _refuse("token header has no kid")
 
-        unverified_claims = _unverified(lambda t: jwt.decode(t, options={"verify_signature": False}), token)
+        unverified_claims = unverified["payload"] if unverified is not None else None
+        if not isinstance(unverified_claims, dict):
+            raise _refuse("malformed token")
         iss = unverified_claims.get("iss")
         issuer = self._issuers.get(iss) if isinstance(iss, str) else None
         if issuer is None:
