@@ -5,8 +5,8 @@ read which of the patient's cards were overridden (suppression), record the
 cards it returns. Each used to be its own transaction, and on PostgreSQL each
 transaction is a pool checkout, ``BEGIN``, the statement and ``COMMIT``.
 :class:`StoreTransaction` lets the suppression read and the record share one
-transaction (the ``jti`` claim stays a transaction of its own, run before the
-body is even parsed: see ``hooks.py`` for why).
+transaction (the ``jti`` claim stays on its own, run before the body is even
+parsed: see ``hooks.py`` for why; on PostgreSQL it is one autocommit statement).
 
 The statements are built once, at import: SQLAlchemy spends more time
 building a ``select`` with its operators than executing it on SQLite, while
