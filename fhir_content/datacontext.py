@@ -83,6 +83,8 @@ class DataView:
         for value in prefetch.values():
             self._add(value)
         self._by_value_set: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        # id(resource) -> (resource, its value-set keys), for where_code_in.
+        self._keys_by_resource: dict[int, tuple[dict[str, Any], frozenset[str]]] = {}
         self.patient = self._pick_patient()
         self.draft_orders = bundle_resources(context.get("draftOrders"))
         selections = context.get("selections")
@@ -129,11 +131,7 @@ class DataView:
             if type(inner) is list and len(inner) == 1 and type(coding := inner[0]) is dict:
                 keys = keys_for(coding.get("system"), coding.get("code"))  # the usual shape, without codings()
             else:
-                found = codings(value)
-                if len(found) == 1:  # no set to build
-                    keys = keys_for(found[0].get("system"), found[0].get("code"))
-                else:
-                    keys = frozenset().union(*(keys_for(c.get("system"), c.get("code")) for c in found))
+                keys = self._concept_keys(value)
             for key in keys:
                 resources = index.get(key)
                 if resources is None:
@@ -142,6 +140,29 @@ class DataView:
                     resources.append(resource)
         self._by_value_set[kind] = index
         return index
+
+    def _concept_keys(self, value: Any) -> frozenset[str]:
+        """Keys of every value set holding a Coding of ``value`` (see :func:`codings`)."""
+        keys_for = self._terminology.keys_for
+        found = codings(value)
+        if len(found) == 1:  # no set to build
+            return keys_for(found[0].get("system"), found[0].get("code"))
+        return frozenset().union(*(keys_for(c.get("system"), c.get("code")) for c in found))
+
+    def _resource_keys(self, resource: dict[str, Any]) -> frozenset[str]:
+        """The value-set keys of a resource's coded element (none for a type without one), once per resource.
+
+        The memo holds the resource, so its ``id`` cannot be reused for another
+        object while the view lives; it lives as long as the request.
+        """
+        known = self._keys_by_resource.get(id(resource))
+        if known is not None:
+            return known[1]
+        kind = resource.get("resourceType")
+        element = CODED_ELEMENTS.get(kind) if isinstance(kind, str) else None
+        keys = self._concept_keys(resource.get(element)) if element else frozenset()
+        self._keys_by_resource[id(resource)] = (resource, keys)
+        return keys
 
     def _pick_patient(self) -> dict[str, Any] | None:
         patients = self._by_type.get("Patient", [])
@@ -166,19 +187,12 @@ class DataView:
         """The resources whose coded element (as for :meth:`resources_in`) has a coding in the value set.
 
         The Python equivalent of ``where(code.inValueSet(vs))`` over a
-        collection: one memoised lookup per coding instead of a FHIRPath
-        evaluation per resource.
+        collection: one set test per resource (its keys are worked out once
+        per request: the content filters the same few resources again and
+        again) instead of a FHIRPath evaluation per resource.
         """
         key = self._terminology.resolve(vs_url)
-        keys_for = self._terminology.keys_for
-        return [
-            r
-            for r in resources
-            if isinstance(r, dict)
-            and isinstance(r.get("resourceType"), str)
-            and (element := CODED_ELEMENTS.get(r["resourceType"]))
-            and any(key in keys_for(c.get("system"), c.get("code")) for c in codings(r.get(element)))
-        ]
+        return [r for r in resources if isinstance(r, dict) and key in self._resource_keys(r)]
 
     def in_value_set(self, value: Any, vs_url: str) -> bool:
         """True when any Coding in ``value`` (Coding, CodeableConcept or lists of them) is in the value set."""
