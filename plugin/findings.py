@@ -96,6 +96,7 @@ _MAX_BASE64_CHARS = (MAX_TEXT_CHARS * 4 // 3) // 4 * 4
 REPORT_TYPES = ("DiagnosticReport", "Observation")
 
 SKIPPED_STATUSES = frozenset({"entered-in-error", "cancelled"})
+_NOT_CODED = (None, None)
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -150,13 +151,20 @@ def derive_facts(view: DataView) -> dict[str, list[dict[str, Any]]]:
 
 
 def _imaging_reports(view: DataView, coded: CodedModalities) -> Iterator[_Report]:
+    """Every report that is imaging, by its code (``coded``) or its category.
+
+    One loop with the cheap tests inline: it runs over every Observation and
+    DiagnosticReport of the chart, and most of them are vitals and labs that
+    leave at the category test.
+    """
     for resource_type in REPORT_TYPES:
         for resource in view.resources(resource_type):
             if _skipped(resource):
                 continue
-            report = _as_report(view, resource, coded)
-            if report is not None:
-                yield report
+            modality, joint = coded.get(id(resource), _NOT_CODED)
+            if modality is None and not _has_category(resource):
+                continue
+            yield _as_report(view, resource, modality, joint)
 
 
 def _skipped(resource: Mapping[str, Any]) -> bool:
@@ -165,11 +173,8 @@ def _skipped(resource: Mapping[str, Any]) -> bool:
     return isinstance(status, str) and status in SKIPPED_STATUSES
 
 
-def _as_report(view: DataView, resource: Mapping[str, Any], coded: CodedModalities) -> _Report | None:
-    """The imaging report this resource is, or None when it is not imaging."""
-    modality, joint = coded.get(id(resource), (None, None))
-    if modality is None and not _has_category(resource):
-        return None
+def _as_report(view: DataView, resource: Mapping[str, Any], modality: str | None, joint: str | None) -> _Report:
+    """The imaging report ``resource`` is, with its modality and joint when its code already said them."""
     texts = tuple(_texts(resource))
     title = " ".join(_titles(resource))
     if modality is None:
@@ -207,17 +212,36 @@ def _coded_modalities(view: DataView) -> CodedModalities:
 def _has_category(resource: Mapping[str, Any]) -> bool:
     """Does a category coding say radiology or imaging?
 
-    Asked of every Observation and DiagnosticReport of a request, so it is a
-    plain loop: a (system, code) pair that is not two strings is in no set
-    of pairs of strings, or cannot be hashed (a malformed coding).
+    Asked of every Observation and DiagnosticReport of a request, so the usual
+    shape (a list of CodeableConcepts, each with a list of Codings) is read
+    with plain loops and anything else goes through :func:`codings`. A
+    (system, code) pair that is not two strings is in no set of pairs of
+    strings, or cannot be hashed (a malformed coding).
     """
-    for coding in codings(resource.get("category")):
-        try:
-            if (coding.get("system"), coding.get("code")) in IMAGING_CATEGORIES:
+    category = resource.get("category")
+    if type(category) is not list:
+        return category is not None and _any_imaging(codings(category))
+    for concept in category:
+        inner = concept.get("coding") if type(concept) is dict else None
+        if type(inner) is not list:
+            if _any_imaging(codings(concept)):
                 return True
-        except TypeError:
             continue
+        for coding in inner:
+            if type(coding) is dict and _is_imaging_coding(coding):
+                return True
     return False
+
+
+def _any_imaging(found: Iterable[Mapping[str, Any]]) -> bool:
+    return any(_is_imaging_coding(coding) for coding in found)
+
+
+def _is_imaging_coding(coding: Mapping[str, Any]) -> bool:
+    try:
+        return (coding.get("system"), coding.get("code")) in IMAGING_CATEGORIES
+    except TypeError:
+        return False
 
 
 def _modality_from_text(text: str) -> str | None:
@@ -418,9 +442,9 @@ def _coded_findings(view: DataView, coded: CodedModalities) -> Iterator[dict[str
 
 
 def _coded_report(view: DataView, resource: Mapping[str, Any], coded: CodedModalities) -> _Report:
-    report = _as_report(view, resource, coded)
-    if report is not None:
-        return report
+    modality, joint = coded.get(id(resource), _NOT_CODED)
+    if modality is not None or _has_category(resource):
+        return _as_report(view, resource, modality, joint)
     return _Report(_source(resource), _date(resource), None, None, None, (), None, resource)
 
 
