@@ -1,6 +1,8 @@
 """In-process benchmarks: content evaluation alone, and whole hook calls through Flask, against a JSON echo.
 
-Three timings per workload, all in this process and in the same run:
+Four timings per workload, all in this process and interleaved call by call
+(:func:`bench.stats.time_interleaved`), so a ratio compares calls made in the
+same seconds of a machine whose speed drifts:
 
 - ``engine``: the content provider's ``evaluate`` on the request's context and
   prefetch (the knowledge engine: data index, derived facts, Library
@@ -14,8 +16,8 @@ Three timings per workload, all in this process and in the same run:
   cost of moving this JSON through Flask at all. ``hook / echo`` is the
   service's overhead in units of "just handling the request".
 
-A fourth, ``hook_no_auth``, is the same call with authentication off: the
-difference to ``hook`` is what token checking costs.
+- ``hook_no_auth``: the same call with authentication off; the difference to
+  ``hook`` is what token checking costs.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from typing import Any
 from flask import Flask, jsonify, request
 from flask.testing import FlaskClient
 
-from bench.stats import Summary, time_calls
+from bench.stats import Summary, Timed, time_interleaved
 from bench.tokens import BenchIssuer
 from bench.workload import Workload
 from cds_hooks import observability
@@ -134,13 +136,17 @@ class InProcessBench:
         cards = _checked_call(client, path, raw, tokens.pop(), workload.fires)
         open_client = self.open_app.test_client()
 
-        engine = time_calls(provider.evaluate, iterations, warmup, prepare=fresh_call)
-        hook = time_calls(lambda i: _post(client, path, raw, tokens[i]), iterations, warmup)
-        hook_no_auth = time_calls(lambda _: _post(open_client, path, raw, None), iterations, warmup)
-        echo = time_calls(lambda _: _post(self.echo, "/echo", raw, None), iterations, warmup)
-        return InProcessResult(
-            workload.name, workload.size, cards, Summary.of(engine), Summary.of(hook), Summary.of(hook_no_auth), Summary.of(echo)
+        samples = time_interleaved(
+            {
+                "engine": Timed(provider.evaluate, prepare=fresh_call),
+                "hook": Timed(lambda i: _post(client, path, raw, tokens[i])),
+                "hook_no_auth": Timed(lambda _: _post(open_client, path, raw, None)),
+                "echo": Timed(lambda _: _post(self.echo, "/echo", raw, None)),
+            },
+            iterations,
+            warmup,
         )
+        return InProcessResult(workload.name, workload.size, cards, **{name: Summary.of(s) for name, s in samples.items()})
 
 
 @contextlib.contextmanager

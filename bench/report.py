@@ -11,6 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bench.stats import cpu_speed_ms
+
 #: Issue 7's targets for this service on a 2-core machine.
 ENGINE_MEDIAN_MS = 5.0
 HOOK_TO_ECHO = 2.0
@@ -44,6 +46,7 @@ def machine() -> dict[str, Any]:
         "memory_gb": round(mem_kb / 1024 / 1024, 1),
         "python": platform.python_version(),
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "cpu_speed_ms": round(cpu_speed_ms(), 1),
     }
 
 
@@ -81,18 +84,22 @@ def targets(results: dict[str, Any]) -> list[Target]:
 
 
 def terminal(results: dict[str, Any]) -> str:
-    """Plain-text tables for the terminal."""
-    return "\n\n".join(section for section in _sections(results, _text_table) if section)
+    """Plain-text tables for the terminal, headed with the date and the machine."""
+    return "\n\n".join([_head(results), *(s for s in _sections(results, _text_table) if s)])
 
 
 def markdown(results: dict[str, Any]) -> str:
-    """The same tables in Markdown, headed with the date and the machine (for docs/performance.md)."""
+    """The same tables in Markdown (for docs/performance.md)."""
+    return "\n\n".join([_head(results), *(s for s in _sections(results, _markdown_table) if s)])
+
+
+def _head(results: dict[str, Any]) -> str:
     m = results["machine"]
-    head = (
+    return (
         f"Measured {results['date']} on {m['cpus']} CPUs ({m['cpu_model']}), {m['memory_gb']} GB RAM, "
-        f"Python {m['python']}; load average at start {m['load_average_at_start'][0]}."
+        f"Python {m['python']}; load average at start {m['load_average_at_start'][0]}; "
+        f"CPU speed {m['cpu_speed_ms']} ms (a fixed 1M-step Python loop, lower is faster)."
     )
-    return "\n\n".join([head, *(s for s in _sections(results, _markdown_table) if s)])
 
 
 def write_json(results: dict[str, Any], path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -43,26 +43,55 @@ def percentile(ordered: Sequence[float], q: float) -> float:
     return ordered[rank - 1]
 
 
-def time_calls(
-    fn: Callable[[Any], object], iterations: int, warmup: int, prepare: Callable[[int], Any] = lambda i: i
-) -> list[float]:
-    """Milliseconds of each of ``iterations`` calls ``fn(prepare(i))``, after ``warmup`` untimed calls.
+@dataclass(frozen=True)
+class Timed:
+    """One operation of :func:`time_interleaved`: ``fn(prepare(i))`` is the call timed on iteration ``i``."""
 
-    ``prepare(i)`` runs before the clock starts, one call at a time, so each
-    call can get its own input without timing its creation: a fresh token
-    per hook call, or a freshly parsed request for the engine (a request's
-    objects are new on every real call; reusing one set would let the engine
-    run on data already warm in the CPU caches).
+    fn: Callable[[Any], object]
+    prepare: Callable[[int], Any] = lambda i: i
+
+
+def time_interleaved(operations: Mapping[str, Timed], iterations: int, warmup: int) -> dict[str, list[float]]:
+    """Milliseconds of each call of each operation, the operations taking turns, after ``warmup`` untimed rounds.
+
+    Each round calls every operation once, starting one further along each
+    round, so the machine's drift (this one's speed moves by tens of percent
+    within a minute when other tenants get busy) reaches every operation
+    alike: a ratio of two medians compares calls made in the same seconds,
+    not a fast minute with a slow one. ``prepare(i)`` runs before the clock
+    starts, so each call can get its own input without timing its creation:
+    a fresh token per hook call, or a freshly parsed request for the engine
+    (a request's objects are new on every real call; reusing one set would
+    let the engine run on data already warm in the CPU caches).
     """
-    for i in range(warmup):
-        fn(prepare(i))
-    samples = []
-    for i in range(warmup, warmup + iterations):
-        given = prepare(i)
-        start = time.perf_counter()
-        fn(given)
-        samples.append((time.perf_counter() - start) * 1000)
+    names = list(operations)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for i in range(warmup + iterations):
+        for turn in range(len(names)):
+            name = names[(i + turn) % len(names)]
+            operation = operations[name]
+            given = operation.prepare(i)
+            start = time.perf_counter()
+            operation.fn(given)
+            if i >= warmup:
+                samples[name].append((time.perf_counter() - start) * 1000)
     return samples
+
+
+def cpu_speed_ms(runs: int = 5) -> float:
+    """Median milliseconds of a fixed pure-Python loop: how fast this machine ran Python when measured.
+
+    Figures from different days are only comparable with this beside them
+    (the same code measured 2.5x apart on two days on the same machine size).
+    """
+    timings = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i
+        timings.append((time.perf_counter() - start) * 1000)
+    return statistics.median(timings)
 
 
 def growth_exponent(sizes: Sequence[int], medians: Sequence[float]) -> list[float]:
