@@ -44,6 +44,7 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Callable, Mapping
+from datetime import date
 from decimal import Decimal
 from functools import reduce
 from typing import Any
@@ -51,7 +52,7 @@ from typing import Any
 from fhirpathpy.engine import check_boolean_param, check_integer_param, check_number_param, check_string_param, type_specifier
 from fhirpathpy.engine import util
 from fhirpathpy.engine.invocations import invocation_registry
-from fhirpathpy.engine.invocations.constants import constants
+from fhirpathpy.engine.invocations.constants import constants, systemtime
 from fhirpathpy.engine.nodes import FP_DateTime, FP_Time, FP_Type, ResourceNode
 from fhirpathpy.engine.util import get_data, process_user_invocation_table
 
@@ -127,7 +128,8 @@ class FHIRPathCompiler:
         compile_node = getattr(self, "_" + node["type"], None)
         if compile_node is None:
             raise FHIRPathCompileError(f"FHIRPath node {node['type']} is not supported")
-        return compile_node(node)
+        step = compile_node(node)
+        return _per_day(step) if node["type"] in _ARITHMETIC and _depends_on_today_only(node) else step
 
     def _child(self, node: Mapping[str, Any]) -> Step:
         """Nodes that only wrap their one child (their evaluator evaluates the child)."""
@@ -505,6 +507,59 @@ class FHIRPathCompiler:
             return check(result[0]) if result else []
 
         return value
+
+
+# -- date arithmetic on today() alone ----------------------------------------------------
+
+_ARITHMETIC = frozenset({"AdditiveExpression", "MultiplicativeExpression"})
+# Nodes that read neither the data, nor a variable, nor the loop state: literals, wrappers, operators, calls.
+_DATA_FREE = frozenset({
+    "AdditiveExpression", "MultiplicativeExpression", "ParenthesizedTerm", "TermExpression", "InvocationTerm",
+    "LiteralTerm", "QuantityLiteral", "Quantity", "Unit", "DateTimePrecision", "PluralDateTimePrecision",
+    "NumberLiteral", "StringLiteral", "DateTimeLiteral", "FunctionInvocation", "Functn", "Identifier",
+})
+
+
+def _depends_on_today_only(node: Mapping[str, Any]) -> bool:
+    """An operation on ``today()`` and literals only (``today() - 6 months``): one value per calendar day.
+
+    Identifiers are allowed only as function names (``Functn``'s child): a
+    member access is a ``MemberInvocation`` node, not in :data:`_DATA_FREE`.
+    """
+    names: list[str] = []
+
+    def data_free(current: Mapping[str, Any]) -> bool:
+        if current.get("type") not in _DATA_FREE:
+            return False
+        name = _function_name(current)
+        if name is not None:
+            names.append(name)
+            return len(current.get("children") or ()) == 1  # no arguments
+        return all(data_free(child) for child in current.get("children") or () if isinstance(child, Mapping))
+
+    return data_free(node) and bool(names) and set(names) == {"today"}
+
+
+def _per_day(step: Step) -> Step:
+    """``step`` worked out once per day of the evaluation's clock (fhirpathpy's, which ``today()`` reads).
+
+    ``today() - 6 months`` costs fhirpathpy's date arithmetic (tens of
+    microseconds, more on a cold cache) and is the same for every request of
+    a day. The result is a list of immutable values (fhirpathpy's ``today()``
+    is a string, its date arithmetic makes new objects); each call gets its
+    own copy of the list. Two threads computing it at once compute the same
+    value; the last one stays.
+    """
+    remembered: dict[str, tuple[date, list]] = {}
+
+    def run(ctx: Context, data: Any) -> list:
+        day = systemtime.now().date()
+        entry = remembered.get("day")
+        if entry is None or entry[0] != day:
+            entry = remembered["day"] = (day, step(ctx, data))
+        return list(entry[1])
+
+    return run
 
 
 def _exists(ctx: Context, data: Any) -> list:

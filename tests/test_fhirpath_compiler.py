@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Any
 import fhirpathpy
 import pytest
 from fhirpathpy.engine.invocations import invocation_registry
+from fhirpathpy.engine.invocations.constants import systemtime
 from fhirpathpy.engine.nodes import ResourceNode
 
 from bench.workload import standard_workloads
@@ -199,6 +200,9 @@ FAST_PATHS = [
     "name.select(given).where($this = 'A.').exists().toString().length()",
     "'abc'.substring('x')", "'abc'.substring(1.5)", "'abc'.substring(1.0)", "(1 | 2).take(true)", "'abc'.substring(-1)",
     "name.given.join(1)", "'a'.upper().replace('A', 'b').startsWith(true)",
+    # worked out once per day (today() and literals only), then remembered:
+    "today() - 6 months", "today() - 6 months + 1 day", "(today() - 1 year) < today()", "today() - 6 months - today()",
+    "(today() - 3 months).toString()", "birthDate >= today() - 100 years", "today() - 2 'mo'", "today() + 1",
 ]
 
 
@@ -225,6 +229,21 @@ def test_every_kind_of_node_agrees(coverage_kb, text, raw):
     for root in (PATIENT, OBSERVATION):
         scope = Scope(root, variables, view)
         assert outcome(mine, scope, variables) == outcome(theirs, scope, variables)
+
+
+@pytest.mark.parametrize("text", ["today() - 6 months", "today() - 1 year - 1 day", "birthDate < today() - 1 day"])
+def test_date_arithmetic_on_today_follows_the_evaluation_clock_across_midnight(coverage_kb, monkeypatch, text):
+    """The per-day value is per day of the clock today() reads: the next day gives the next day's answer."""
+    mine = FHIRPathCompiler(R4_MODEL, _FUNCTIONS).compile(parse_strict(text))
+    theirs = fhirpathpy.compile(text, R4_MODEL, {"userInvocationTable": _FUNCTIONS})
+    scope = Scope(PATIENT, {}, DataView(coverage_kb.terminology, {"patientId": "p1"}, {"p": PATIENT}))
+    answers = []
+    for moment in (datetime(2026, 2, 28, 23, 59), datetime(2026, 3, 1, 0, 1), datetime(2026, 3, 1, 12, 0)):
+        monkeypatch.setattr(systemtime, "now", lambda moment=moment: moment)
+        answers.append(outcome(mine, scope, {}))
+        assert answers[-1] == outcome(theirs, scope, {})
+    assert answers[0] != answers[1] or text.startswith("birthDate")
+    assert answers[1] == answers[2]
 
 
 def test_the_coverage_set_calls_every_fhirpathpy_function_and_operator():
