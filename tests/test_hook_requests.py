@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from cds_hooks.response_model import validate_cards
 from cds_hooks.runtime import EXTENSION_KEY
 from cds_hooks.store import StoreUnavailable
-from cds_hooks.strict_json import MAX_NESTING
+from cds_hooks.strict_json import MAX_NESTING, InvalidJson, parse_json
 from support.bodies import ORDER_PREFETCH, PATIENT_ID, patient_view, wrap_context
 from support.store_auth import serving
 from support.providers import CannedProvider
@@ -407,6 +407,32 @@ def test_nesting_up_to_the_limit_is_accepted(client):
     response = post_raw(client, _valid_with(_nested(MAX_NESTING - 5)))
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("[" * MAX_NESTING + "]" * MAX_NESTING, True),
+        ("[" * (MAX_NESTING + 1) + "]" * (MAX_NESTING + 1), False),
+        (_nested(MAX_NESTING), True),
+        (_nested(MAX_NESTING + 1), False),
+    ],
+)
+def test_the_nesting_limit_is_exact(value, accepted):
+    if accepted:
+        assert parse_json(value.encode()) is not None
+    else:
+        with pytest.raises(InvalidJson, match=f"nested deeper than {MAX_NESTING}"):
+            parse_json(value.encode())
+
+
+@pytest.mark.parametrize("number", ["1e999", "-1e400", "1.8e308", "1" * 400 + ".0"])
+def test_floats_too_large_for_a_double_are_refused_wherever_they_sit(client, number):
+    for fragment in (number, f'[1, {{"a": [{number}]}}]'):
+        response = post_raw(client, _valid_with(fragment))
+
+        assert response.status_code == 400, fragment
+        assert "too large" in error_of(response)["message"]
 
 
 json_values = st.recursive(
