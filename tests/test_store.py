@@ -14,12 +14,13 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 
 from cds_hooks.settings import Settings
 from cds_hooks.store import FeedbackItem, OverrideReason, Store, StoreUnavailable, UnknownCard, UnknownSuggestion
 from cds_hooks.store.schema import Base, Feedback, IssuedCard, SeenJti
-from cds_hooks.store.store import MIGRATIONS_DIR
+from cds_hooks.store.store import MIGRATIONS_DIR, SCHEMA_REVISION
 from support.store_auth import OTHER_SERVICE_ID, SERVICE_ID, issue_card, row_counts
 
 NOW = datetime(2025, 1, 30, 10, 5, 31, tzinfo=UTC)
@@ -43,6 +44,30 @@ def test_migrate_creates_the_tables_and_is_idempotent(fresh_database_url, tmp_pa
         store.migrate()
         store.migrate()
         assert TABLES <= set(inspect(store.engine).get_table_names())
+    finally:
+        store.close()
+
+
+def test_the_schema_revision_constant_is_alembics_head(store):
+    """migrate() skips Alembic when the database is at SCHEMA_REVISION: a new migration must move it."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_REVISION == store.schema_revision()
+
+
+def test_an_older_schema_is_still_migrated(fresh_database_url, tmp_path):
+    store = Store.from_settings(Settings(database_url=fresh_database_url, instance_dir=str(tmp_path)))
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    try:
+        assert store.schema_revision() is None
+        with store.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0002")
+        assert store.schema_revision() == "0002"
+        store.migrate()
+        assert store.schema_revision() == SCHEMA_REVISION
+        assert "last_overridden_at" in {c["name"] for c in inspect(store.engine).get_columns("issued_cards")}
     finally:
         store.close()
 
