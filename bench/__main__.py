@@ -15,7 +15,7 @@ from typing import Any
 
 from bench import http_load, report, startup
 from bench.inprocess import in_process_bench
-from bench.stats import growth_exponent
+from bench.stats import cpu_speed_ms, growth_exponent
 from bench.tokens import BenchIssuer
 from bench.workload import patient_view, standard_workloads
 
@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
             results["scaling"] = _scaling(results["in_process"])
         if not args.skip_http:
             results["http"] = _over_http(workdir, args)
+    results["machine"]["cpu_speed_ms_at_end"] = round(cpu_speed_ms(), 1)
     print(report.terminal(results))
     if args.markdown:
         print("\n" + report.markdown(results))

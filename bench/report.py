@@ -95,10 +95,13 @@ def markdown(results: dict[str, Any]) -> str:
 
 def _head(results: dict[str, Any]) -> str:
     m = results["machine"]
+    speed = f"{m['cpu_speed_ms']} ms"
+    if "cpu_speed_ms_at_end" in m:
+        speed += f" at the start, {m['cpu_speed_ms_at_end']} ms at the end"
     return (
         f"Measured {results['date']} on {m['cpus']} CPUs ({m['cpu_model']}), {m['memory_gb']} GB RAM, "
         f"Python {m['python']}; load average at start {m['load_average_at_start'][0]}; "
-        f"CPU speed {m['cpu_speed_ms']} ms (a fixed 1M-step Python loop, lower is faster)."
+        f"CPU speed {speed} (a fixed 1M-step Python loop, lower is faster)."
     )
 
 

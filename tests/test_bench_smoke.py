@@ -9,6 +9,7 @@ service return cards, and the report shows every measured target.
 from __future__ import annotations
 
 import json
+import re
 import statistics
 from datetime import date
 
@@ -119,6 +120,7 @@ def test_one_in_process_iteration_of_every_quick_workload_gives_cards_and_a_repo
     results = {"date": report.now(), "machine": report.machine(), "in_process": rows}
     text = report.terminal(results)
     assert "patient-view N=100" in text and "engine median, patient-view N=100" in text
+    assert re.search(r"CPU speed [0-9.]+ ms \(a fixed 1M-step Python loop", text)  # figures of other days compare only with it
     assert report.markdown(results).count("| patient-view N=10 |") == 1
     report.write_json(results, tmp_path / "latest.json")
     assert json.loads((tmp_path / "latest.json").read_text())["in_process"][0]["name"] == "patient-view N=10"
