@@ -23,6 +23,7 @@ DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 #: The chart size of the throughput test.
 LOAD_CHART_SIZE = 10
+LOAD_PATH = "/cds-services/bme-patient-view"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -100,22 +101,16 @@ def _over_http(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
         with http_load.gunicorn_server(workdir, database_url, issuer) as server:
             http_load.wait_for_workers(server, workers=2)
             # Warm-up: each worker's first calls fill caches (JWKS keys, value-set lookups, DB pool).
-            http_load.run_load(server, "bme-patient-view", body, issuer, requests=400, processes=1, threads=args.threads, keep_alive=False)
+            http_load.run_load(server, LOAD_PATH, body, issuer, requests=400, processes=1, threads=args.threads, keep_alive=False)
             http_load.analyze_tables(database_url)
             for name, keep_alive in (("new_connection_per_call", False), ("keep_alive", True)):
                 loads[name] = http_load.run_load(
-                    server,
-                    "bme-patient-view",
-                    body,
-                    issuer,
-                    requests=requests,
-                    processes=args.clients,
-                    threads=args.threads,
-                    keep_alive=keep_alive,
+                    server, LOAD_PATH, body, issuer, requests=requests, processes=args.clients, threads=args.threads, keep_alive=keep_alive
                 ).as_json()
             rss = server.worker_rss_mb()
         runs = 3 if args.quick else startup.RUNS
         server_startup = startup.server_startup(workdir, database_url, issuer, runs)
+    loads["echo_new_connection_per_call"] = _echo_over_http(workdir, body, issuer, requests, args)
     fresh = startup.measure(runs)
     print("  measured HTTP load and start-up", flush=True)
     return {
@@ -130,6 +125,17 @@ def _over_http(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
             **fresh,
         },
     }
+
+
+def _echo_over_http(workdir: Path, body: dict[str, Any], issuer: BenchIssuer, requests: int, args: argparse.Namespace) -> dict[str, Any]:
+    """The same load on the bare Flask echo served the same way: what this machine's Flask and gunicorn reach at most."""
+    echo_dir = workdir / "echo"
+    echo_dir.mkdir()
+    with http_load.echo_server(echo_dir) as server:
+        http_load.wait_for_workers(server, workers=2)
+        http_load.run_load(server, "/echo", body, issuer, requests=400, processes=1, threads=args.threads, keep_alive=False)
+        load = http_load.run_load(server, "/echo", body, issuer, requests=requests, processes=args.clients, threads=args.threads, keep_alive=False)
+    return {**load.as_json(), "served": "bare Flask echo"}
 
 
 if __name__ == "__main__":

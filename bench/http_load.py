@@ -42,6 +42,7 @@ from bench.stats import Summary
 from bench.tokens import BenchIssuer
 
 HEALTH_POLL_SECONDS = 0.01
+REPOSITORY_ROOT = str(Path(__file__).resolve().parent.parent)
 STARTUP_TIMEOUT_SECONDS = 60.0
 
 
@@ -141,12 +142,39 @@ def gunicorn_server(workdir: Path, database_url: str, issuer: BenchIssuer, worke
         "BME_CDS_PUBLIC_URL": base_url,
     }
     command = [str(Path(sys.executable).with_name("bme-cds")), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--threads", str(threads)]
+    with _serving(command, env, workdir, port) as server:
+        yield server
+
+
+@contextmanager
+def echo_server(workdir: Path, workers: int = 2, threads: int = 4) -> Iterator[Server]:
+    """The in-process benchmark's bare Flask echo, served by gunicorn exactly as ``bme-cds serve`` serves the service.
+
+    The same worker class, workers, threads and preloading, so its throughput
+    is what this machine's Python, Flask and gunicorn reach for this body with
+    no work in the view: the ceiling any Flask service here could reach.
+    """
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [REPOSITORY_ROOT, os.environ.get("PYTHONPATH")]))}
+    command = [
+        sys.executable, "-m", "gunicorn",
+        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
+        "--worker-class", "gthread", "--preload", "--no-control-socket",
+        "bench.inprocess:echo_app()",
+    ]  # fmt: skip
+    with _serving(command, env, workdir, port) as server:
+        yield server
+
+
+@contextmanager
+def _serving(command: list[str], env: dict[str, str], workdir: Path, port: int) -> Iterator[Server]:
+    """Run ``command`` until it answers ``/healthz`` on ``port``; SIGTERM (then kill) on exit. Its log: gunicorn.log."""
     log = (workdir / "gunicorn.log").open("ab")
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
     try:
         _wait_healthy(port, process)
-        yield Server(base_url, process, time.perf_counter() - started)
+        yield Server(f"http://127.0.0.1:{port}", process, time.perf_counter() - started)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -169,7 +197,7 @@ def wait_for_workers(server: Server, workers: int, timeout: float = STARTUP_TIME
 
 def run_load(
     server: Server,
-    service_id: str,
+    path: str,
     body: dict[str, Any],
     issuer: BenchIssuer,
     *,
@@ -178,13 +206,12 @@ def run_load(
     threads: int,
     keep_alive: bool = True,
 ) -> LoadResult:
-    """Send ``requests`` hook calls from ``processes`` x ``threads`` client threads.
+    """Send ``requests`` POSTs of ``body`` to ``path`` from ``processes`` x ``threads`` client threads.
 
     With ``keep_alive`` each thread keeps one connection (a worker serves it to
     the end); without, every call opens a new one, as many separate EHR
     sessions would (the kernel hands each to whichever worker accepts first).
     """
-    path = f"/cds-services/{service_id}"
     raw = json.dumps(body).encode("utf-8")
     per_thread = requests // (processes * threads)
     if per_thread < 1:
@@ -281,7 +308,7 @@ def _wait_healthy(port: int, process: subprocess.Popen) -> None:
     deadline = time.perf_counter() + STARTUP_TIMEOUT_SECONDS
     while time.perf_counter() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"bme-cds serve exited with {process.returncode}; see gunicorn.log in the work directory")
+            raise RuntimeError(f"{' '.join(process.args[:3])} exited with {process.returncode}; see gunicorn.log in the work directory")
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
             connection.request("GET", "/healthz")
@@ -292,7 +319,7 @@ def _wait_healthy(port: int, process: subprocess.Popen) -> None:
         finally:
             connection.close()
         time.sleep(HEALTH_POLL_SECONDS)
-    raise RuntimeError(f"bme-cds serve not healthy after {STARTUP_TIMEOUT_SECONDS} s")
+    raise RuntimeError(f"{' '.join(process.args[:3])} not healthy after {STARTUP_TIMEOUT_SECONDS} s")
 
 
 def _free_port() -> int:

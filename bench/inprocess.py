@@ -159,12 +159,16 @@ def in_process_bench(workdir: Path, database_url: str) -> Iterator[InProcessBenc
 
 
 def echo_app() -> Flask:
-    """The baseline: parse the JSON body, answer it back."""
+    """The baseline: parse the JSON body, answer it back (and ``/healthz``, so it can be served like the service)."""
     app = Flask("echo")
 
     @app.post("/echo")
     def echo() -> Any:
         return jsonify(request.get_json())
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return jsonify(status="ok")
 
     return app
 

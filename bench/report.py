@@ -165,10 +165,10 @@ def _sections(results: dict[str, Any], table: Table) -> list[str]:
         sections.append(
             table(
                 f"Over HTTP: {http['setup']}",
-                ["connections", "requests", "errors", "throughput", "p50", "p95", "p99", "server CPU / call", "CPU per worker", "client CPU", "machine busy"],
+                ["served, connections", "requests", "errors", "throughput", "p50", "p95", "p99", "server CPU / call", "CPU per worker", "client CPU", "machine busy"],
                 [
                     [
-                        f"{load['concurrency']} x {'keep-alive' if load['keep_alive'] else 'new per call'}",
+                        f"{load.get('served', 'bme-cds')}, {load['concurrency']} x {'keep-alive' if load['keep_alive'] else 'new per call'}",
                         str(load["requests"]),
                         str(load["errors"]),
                         f"{load['throughput_per_second']:.0f}/s",
