@@ -16,7 +16,7 @@ from datetime import date
 import pytest
 import simple_icd_10_cm as icd10cm
 
-from bench import report, startup
+from bench import http_load, report, startup
 from bench.inprocess import in_process_bench
 from bench.tokens import BenchIssuer
 from bench.workload import (
@@ -137,6 +137,17 @@ def test_start_up_is_the_median_of_repeated_server_starts_and_the_report_shows_e
     text = report.terminal(results)
     assert "first healthy /healthz (gunicorn, 2 workers), median" in text
     assert "runs: " + ", ".join(f"{s:.2f}" for s in runs) in text
+
+
+def test_the_echo_served_by_gunicorn_answers_every_call_and_the_report_names_it(tmp_path):
+    """The HTTP ceiling must measure an echo that works: every call answered 200, each worker seen."""
+    with http_load.echo_server(tmp_path) as server:
+        assert http_load.wait_for_workers(server, workers=2) >= 0
+        load = http_load.run_load(server, "/echo", patient_view(10, today=TODAY), BenchIssuer(), requests=8, processes=1, threads=2, keep_alive=False)
+    assert (load.requests, load.errors) == (8, 0)
+    row = {**load.as_json(), "served": "bare Flask echo"}
+    text = report.terminal({"date": report.now(), "machine": report.machine(), "http": {"setup": "smoke", "loads": {"echo": row}}})
+    assert "bare Flask echo, 2 x new per call" in text
 
 
 @pytest.mark.parametrize(("rate", "p99", "met"), [(230.0, 70.0, False), (520.0, 140.0, False), (520.0, 90.0, True)])
