@@ -27,11 +27,12 @@ from plugin.report_text import (
     NEGATED,
     PRESENT,
     Mention,
-    ReportText,
+    Reading,
     find_anatomy,
     find_mentions,
     first_joint,
     laterality_in,
+    read,
 )
 
 VALUE_SET_BASE = "http://bme-cds.org/fhir/ValueSet/"
@@ -137,7 +138,7 @@ def derive_facts(view: DataView) -> dict[str, list[dict[str, Any]]]:
     results: list[dict[str, Any]] = []
     coded = _coded_modalities(view)
     for report in _imaging_reports(view, coded):
-        readings = {text: ReportText(text) for text in report.texts}
+        readings = {text: read(text) for text in report.texts}
         if report.modality:
             results.append(_imaging_result(view, report, readings))
         findings.extend(_unique(_finding(m, report) for reading in readings.values() for m in reading.mentions))
@@ -368,7 +369,7 @@ def _date(resource: Mapping[str, Any]) -> str | None:
 # ---------------------------------------------------------------------------
 
 
-def _imaging_result(view: DataView, report: _Report, readings: Mapping[str, ReportText]) -> dict[str, Any]:
+def _imaging_result(view: DataView, report: _Report, readings: Mapping[str, Reading]) -> dict[str, Any]:
     """One imagingResults entry: modality, joint, laterality, negative/abnormal/unknown."""
     return _compact({
         "modality": report.modality,
@@ -380,7 +381,7 @@ def _imaging_result(view: DataView, report: _Report, readings: Mapping[str, Repo
     })
 
 
-def _result(view: DataView, report: _Report, readings: Mapping[str, ReportText]) -> str:
+def _result(view: DataView, report: _Report, readings: Mapping[str, Reading]) -> str:
     """Coded conclusion first (a BME code or SNOMED Normal/Abnormal), then the report text.
 
     The text read is the conclusion when there is one (it is the
