@@ -7,6 +7,10 @@ same seconds of a machine whose speed drifts:
 - ``engine``: the content provider's ``evaluate`` on the request's context and
   prefetch (the knowledge engine: data index, derived facts, Library
   variables, conditions, ``$apply``, cards);
+- ``engine_unread``: the same with the BME content's memo of report-text
+  readings (:func:`plugin.report_text.read`) emptied first: what the call
+  costs when none of its report texts was seen before. Every other timing
+  sends the same texts on each call, as an EHR does within a patient's visit;
 - ``hook``: ``POST /cds-services/{id}`` through the Flask test client with
   authentication on - JSON parsing and validation, JWT verification, the
   ``jti`` replay claim and the issued-cards record in the database, the
@@ -41,6 +45,7 @@ from cds_hooks.app import create_app
 from cds_hooks.content import ContentProvider, HookCall, load_providers
 from cds_hooks.runtime import EXTENSION_KEY
 from cds_hooks.settings import Settings
+from plugin import report_text
 
 BASE_URL = "http://localhost"
 
@@ -53,6 +58,7 @@ class InProcessResult:
     size: int
     cards: int
     engine: Summary
+    engine_unread: Summary
     hook: Summary
     hook_no_auth: Summary
     echo: Summary
@@ -67,6 +73,7 @@ class InProcessResult:
             "size": self.size,
             "cards": self.cards,
             "engine_ms": self.engine.as_json(),
+            "engine_unread_ms": self.engine_unread.as_json(),
             "hook_ms": self.hook.as_json(),
             "hook_no_auth_ms": self.hook_no_auth.as_json(),
             "echo_ms": self.echo.as_json(),
@@ -131,6 +138,10 @@ class InProcessBench:
                 base_url=BASE_URL,
             )
 
+        def unread_call(i: int) -> HookCall:
+            report_text.read.cache.clear()
+            return fresh_call(i)
+
         tokens = self.issuer.mint(BASE_URL + path, warmup + iterations + 1)
         client = self.app.test_client()
         cards = _checked_call(client, path, raw, tokens.pop(), workload.fires)
@@ -139,6 +150,7 @@ class InProcessBench:
         samples = time_interleaved(
             {
                 "engine": Timed(provider.evaluate, prepare=fresh_call),
+                "engine_unread": Timed(provider.evaluate, prepare=unread_call),
                 "hook": Timed(lambda i: _post(client, path, raw, tokens[i])),
                 "hook_no_auth": Timed(lambda _: _post(open_client, path, raw, None)),
                 "echo": Timed(lambda _: _post(self.echo, "/echo", raw, None)),

@@ -56,8 +56,9 @@ def targets(results: dict[str, Any]) -> list[Target]:
     rows = {row["name"]: row for row in results.get("in_process", [])}
     pv100 = rows.get("patient-view N=100")
     if pv100:
-        engine = pv100["engine_ms"]["median"]
-        found.append(Target("engine median, patient-view N=100", f"<= {ENGINE_MEDIAN_MS:g} ms", f"{engine:.2f} ms", engine <= ENGINE_MEDIAN_MS))
+        engine, unread = pv100["engine_ms"]["median"], pv100["engine_unread_ms"]["median"]
+        measured = f"{engine:.2f} ms (texts unread: {unread:.2f} ms)"
+        found.append(Target("engine median, patient-view N=100", f"<= {ENGINE_MEDIAN_MS:g} ms", measured, engine <= ENGINE_MEDIAN_MS))
         ratio = pv100["hook_to_echo_median"]
         found.append(Target("hook call / JSON echo (median), patient-view N=100", f"<= {HOOK_TO_ECHO:g}x", f"{ratio:.2f}x", ratio <= HOOK_TO_ECHO))
     growth = results.get("scaling", {}).get("engine_growth_exponents")
@@ -124,13 +125,14 @@ def _sections(results: dict[str, Any], table: Table) -> list[str]:
         sections.append(
             table(
                 "In-process, per request (ms)",
-                ["workload", "cards", "engine median", "engine p95", "hook median", "hook p95", "hook no-auth median", "echo median", "hook / echo"],
+                ["workload", "cards", "engine median", "engine p95", "engine median, texts unread", "hook median", "hook p95", "hook no-auth median", "echo median", "hook / echo"],
                 [
                     [
                         r["name"],
                         str(r["cards"]),
                         _ms(r["engine_ms"]["median"]),
                         _ms(r["engine_ms"]["p95"]),
+                        _ms(r["engine_unread_ms"]["median"]),
                         _ms(r["hook_ms"]["median"]),
                         _ms(r["hook_ms"]["p95"]),
                         _ms(r["hook_no_auth_ms"]["median"]),

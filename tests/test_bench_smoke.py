@@ -33,6 +33,7 @@ from bench.workload import (
     standard_workloads,
 )
 from cds_hooks.content import load_providers
+from plugin import report_text
 
 TODAY = date(2026, 3, 2)
 
@@ -124,6 +125,25 @@ def test_one_in_process_iteration_of_every_quick_workload_gives_cards_and_a_repo
     assert report.markdown(results).count("| patient-view N=10 |") == 1
     report.write_json(results, tmp_path / "latest.json")
     assert json.loads((tmp_path / "latest.json").read_text())["in_process"][0]["name"] == "patient-view N=10"
+
+
+def test_the_unread_engine_timing_reads_every_report_text_anew_and_the_others_do_not(tmp_path, monkeypatch):
+    reads: list[str] = []
+
+    class CountingReportText(report_text.ReportText):
+        def __init__(self, text: str):
+            reads.append(text)
+            super().__init__(text)
+
+    monkeypatch.setattr(report_text, "ReportText", CountingReportText)
+    report_text.read.cache.clear()
+    workload = standard_workloads(quick=True)[0]
+    assert workload.name == "patient-view N=10"
+    with in_process_bench(tmp_path, f"sqlite:///{tmp_path / 'bench.sqlite3'}") as bench:
+        row = bench.run(workload, iterations=3, warmup=0).as_json()
+    assert row["engine_unread_ms"]["count"] == 3
+    # The first checked call reads each text once; then only the three unread calls read them again.
+    assert reads and len(reads) == len(set(reads)) * (1 + 3)
 
 
 def test_start_up_is_the_median_of_repeated_server_starts_and_the_report_shows_every_run(tmp_path):
