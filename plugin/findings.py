@@ -34,6 +34,7 @@ from plugin.report_text import (
     laterality_in,
     read,
 )
+from plugin.text_memo import remembered_by_digest
 
 VALUE_SET_BASE = "http://bme-cds.org/fhir/ValueSet/"
 
@@ -177,20 +178,40 @@ def _skipped(resource: Mapping[str, Any]) -> bool:
 def _as_report(view: DataView, resource: Mapping[str, Any], modality: str | None, joint: str | None) -> _Report:
     """The imaging report ``resource`` is, with its modality and joint when its code already said them."""
     texts = tuple(_texts(resource))
-    title = " ".join(_titles(resource))
+    described = _described(" ".join(_titles(resource)), *texts)
     if modality is None:
-        modality = _modality_from_text(title) or _modality_from_text(" ".join(texts))
+        modality = described.modality
     if joint is None:
-        joint = _joint_from_body_site(view, resource) or first_joint(title) or first_joint(" ".join(texts))
+        joint = _joint_from_body_site(view, resource) or described.joint
     return _Report(
         source=_source(resource),
         date=_date(resource),
         modality=modality,
         joint=joint,
-        laterality=laterality_in(title) if title else None,
+        laterality=described.laterality,
         texts=texts,
         conclusion=_capped(resource.get("conclusion")),
         resource=resource,
+    )
+
+
+@dataclass(frozen=True)
+class _Described:
+    """What a report's title and texts say of the study: for reports whose code does not say it."""
+
+    modality: str | None
+    joint: str | None
+    laterality: str | None
+
+
+@remembered_by_digest
+def _described(title: str, *texts: str) -> _Described:
+    """The modality and joint named first in the title, else in the texts; the title's laterality."""
+    joined = " ".join(texts)
+    return _Described(
+        modality=_modality_from_text(title) or _modality_from_text(joined),
+        joint=first_joint(title) or first_joint(joined),
+        laterality=laterality_in(title) if title else None,
     )
 
 

@@ -27,20 +27,19 @@ The pipeline for one text:
 
 A text in which no term word occurs (``TERM_WORDS``) skips steps 2-5: most
 reports a chart holds never mention BME. All regular expressions are
-compiled at import. :func:`read` remembers what it read of a text (see there
-why), so a report sent again on the next hook call costs one hash.
+compiled at import. :func:`read` remembers what it read of a text (see
+:mod:`plugin.text_memo`), so a report sent again on the next hook call costs
+one hash.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 
-from cachetools import LRUCache, cached
+from plugin.text_memo import remembered_by_digest
 
 # ---------------------------------------------------------------------------
 # Vocabulary tables
@@ -844,10 +843,11 @@ def conclusion_result(text: str) -> str:
 class ReportText:
     """One report text, read for its BME mentions and for the study's result.
 
-    Derived facts need both readings of the same text; this cuts the text
-    into sections and sentences once for both, each reading computed on first
-    use. A text in which no term word occurs (``TERM_WORDS``) has no mention,
-    which one cheap scan settles for most reports.
+    Derived facts need both readings of the same text (through :func:`read`,
+    which remembers them); this cuts the text into sections and sentences
+    once for both, each reading computed on first use. A text in which no
+    term word occurs (``TERM_WORDS``) has no mention, which one cheap scan
+    settles for most reports.
     """
 
     def __init__(self, text: str):
@@ -898,26 +898,8 @@ class Reading:
     result: str
 
 
-#: Distinct report texts whose reading a process remembers: a few hundred bytes each, no text kept.
-READINGS_REMEMBERED = 16384
-
-
-def _text_digest(text: str) -> bytes:
-    return hashlib.sha256(text.encode("utf-8")).digest()
-
-
-@cached(LRUCache(maxsize=READINGS_REMEMBERED), key=_text_digest, lock=threading.Lock())
+@remembered_by_digest
 def read(text: str) -> Reading:
-    """The reading of ``text``, remembered by the text's SHA-256 digest (least recently used out first).
-
-    An EHR sends a patient's reports again on every hook call of a visit
-    (patient-view, then order-select for each order, then order-sign), and
-    report templates repeat whole texts across patients ("Normal
-    radiographs of the chest."). Reading a text is most of the cost of the
-    derived facts (0.1-0.2 ms a text on the development machine, against 1-2
-    microseconds for its digest); the result depends on the text alone. The
-    memo is keyed by the digest so that no report text stays in memory after
-    its request.
-    """
+    """The reading of ``text``, remembered by its digest (see :mod:`plugin.text_memo` for why)."""
     reading = ReportText(text)
     return Reading(tuple(reading.mentions), reading.result)

@@ -1,4 +1,4 @@
-"""``plugin.report_text.read``: the reading derive_facts uses, remembered per text without keeping the text."""
+"""The memos of plugin.text_memo: derive_facts reads a report text once, and no text stays in memory."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import uuid
 from pathlib import Path
 
 from findings.corpus_metrics import load_corpus
-from plugin import report_text
+from plugin import findings, report_text
 from plugin.report_text import Reading, conclusion_result, find_mentions, read
+from plugin.text_memo import digest
 
 MRI_KNEE_REPORT = Path(__file__).with_name("mri-knee-report.txt").read_text(encoding="utf-8")
 
@@ -43,9 +44,17 @@ def test_a_text_sent_again_is_not_read_again(monkeypatch):
     assert readings == [text]
 
 
-def test_the_memo_keeps_no_report_text():
+def test_the_memos_keep_no_report_text():
     marker = uuid.uuid4().hex
     text = f"IMPRESSION: Subchondral bone marrow edema of the left talus. Accession {marker}."
     assert read(text).mentions
-    assert all(type(key) is bytes and len(key) == 32 for key in read.cache)
-    assert not any(marker in repr(key) or marker in repr(value) for key, value in read.cache.items())
+    assert findings._described(f"XR ANKLE LEFT {marker}", text).joint == "ankle"
+    for memo in (read.cache, findings._described.cache):
+        assert all(type(key) is bytes and len(key) == 32 for key in memo)
+        assert not any(marker in repr(key) or marker in repr(value) for key, value in memo.items())
+
+
+def test_the_digest_tells_apart_how_texts_are_split():
+    assert len({digest("ab"), digest("a", "b"), digest("", "ab"), digest("ab", "")}) == 4
+    assert digest("a", "b") == digest("a", "b")
+    assert digest("lone surrogate \udc80") != digest("lone surrogate ")
