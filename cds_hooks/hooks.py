@@ -7,15 +7,16 @@ provider evaluates the call and its cards are made spec-exact, quiet cards
 are left out (:mod:`cds_hooks.suppression`), the rest recorded for feedback
 and returned.
 
-A call with auth on makes two database transactions. The token's ``jti`` is
-claimed on its own, first, before the body is read: a replayed token gets its
-401 before any work is done for it (no parse, no outbound FHIR fetch, no
+A call with auth on makes two atomic database steps (on PostgreSQL one
+statement each: :mod:`cds_hooks.store.hook_statements`). The token's ``jti``
+is claimed on its own, first, before the body is read: a replayed token gets
+its 401 before any work is done for it (no parse, no outbound FHIR fetch, no
 evaluation), a 401 still comes before a 400, and of two concurrent calls with
 one ``jti`` exactly one gets past the claim. The suppression read and the
-issued-cards record then share one transaction. Folding the claim into that
-last transaction as well would save one more commit (measured on PostgreSQL:
-about 0.6 ms a call, more when commits wait on a busy disk) but would
-evaluate, and fetch for, replayed tokens.
+issued-cards record are then one step. Folding the claim into that last step
+as well would save one more commit (measured on PostgreSQL: about 0.6 ms a
+call, more when commits wait on a busy disk) but would evaluate, and fetch
+for, replayed tokens.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ def read_body() -> bytes:
 def _show_and_record(
     service_id: str, hook_instance: str, patient_id: str, cards: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Leave out quiet cards and remember the rest for feedback, in one database transaction.
+    """Leave out quiet cards and remember the rest for feedback, in one atomic database step.
 
     With auth on, losing the record would make later feedback fail, so the
     call fails with 503 instead; with auth off (local play) the cards are
@@ -127,19 +128,10 @@ def _show_and_record(
     if not cards:
         return cards
     runtime = current_runtime()
-    shown = cards
     try:
-        with runtime.store.transaction() as transaction:
-            shown, fingerprints = suppression.without_quiet_cards(transaction, service_id, patient_id, cards)
-            transaction.record_issued_cards(
-                service_id=service_id,
-                hook_instance=hook_instance,
-                patient_id=patient_id,
-                cards=shown,
-                fingerprints=fingerprints,
-            )
+        return suppression.show_and_record(runtime.store, service_id, hook_instance, patient_id, cards)
     except StoreUnavailable:
         if runtime.authenticator.enabled:
             raise errors.unavailable("the database is unreachable; try again shortly") from None
         log.warning("service %s: issued cards not recorded (nor checked for suppression), the database is unreachable", service_id)
-    return shown
+    return cards

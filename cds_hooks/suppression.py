@@ -15,11 +15,11 @@ Warning and critical cards are never suppressed: a safety warning must not go
 quiet because an earlier one was dismissed. ``BME_CDS_SUPPRESSION_ENABLED=0``
 switches the whole mechanism off.
 
-The read runs in the caller's transaction (``hooks.py``), which records the
-shown cards in the same transaction: one commit per hook call instead of two.
-If the database cannot be asked, the caller shows every card (showing a card
-is the safe side) when auth is off, and answers 503 when auth is on, because
-the cards could not be recorded for feedback either.
+The store finds the quiet cards and records the others in one atomic step
+(one statement on PostgreSQL: :mod:`cds_hooks.store.hook_statements`). If the
+database cannot be asked, the caller shows every card (showing a card is the
+safe side) when auth is off, and answers 503 when auth is on, because the
+cards could not be recorded for feedback either.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cds_hooks.runtime import current_runtime
-from cds_hooks.store import StoreTransaction
+from cds_hooks.store import Store
 
 SUPPRESSIBLE_INDICATOR = "info"
 _CODED_ELEMENTS = ("code", "medicationCodeableConcept")
@@ -47,35 +47,31 @@ def fingerprint(card: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-def without_quiet_cards(
-    transaction: StoreTransaction, service_id: str, patient_id: str, cards: Sequence[dict[str, Any]]
-) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """The cards to show, and the fingerprint of each shown card by uuid (to record with it).
+def show_and_record(store: Store, service_id: str, hook_instance: str, patient_id: str, cards: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Record the cards of a hook call for feedback and return those to show: all but the quiet ones.
 
-    Raises :class:`~cds_hooks.store.StoreUnavailable` when the overrides cannot be read.
+    The store answers which suppressible cards are quiet and records the rest
+    in the same atomic step. Raises :class:`~cds_hooks.store.StoreUnavailable`
+    when the database cannot be reached (then nothing was recorded).
     """
-    fingerprints = {card["uuid"]: fingerprint(card) for card in cards if card.get("uuid")}
-    quiet = _quiet_pairs(transaction, service_id, patient_id, cards)
-    shown = [card for card in cards if not _is_quiet(card, fingerprints, quiet)]
-    return shown, {card["uuid"]: fingerprints[card["uuid"]] for card in shown if card.get("uuid")}
-
-
-def _quiet_pairs(
-    transaction: StoreTransaction, service_id: str, patient_id: str, cards: Sequence[Mapping[str, Any]]
-) -> set[tuple[str, str]]:
-    """``(topic, fingerprint)`` pairs overridden within the quiet period, for the suppressible cards at hand."""
     settings = current_runtime().settings
-    topics = {_topic(card) for card in cards if card.get("indicator") == SUPPRESSIBLE_INDICATOR} - {None}
-    if not (settings.suppression_enabled and topics and patient_id):
-        return set()
-    since = datetime.now(UTC) - timedelta(days=settings.suppression_days)
-    return transaction.overridden_fingerprints(service_id, patient_id, topics, since)
+    fingerprints = {card["uuid"]: fingerprint(card) for card in cards if card.get("uuid")}
+    suppressing = settings.suppression_enabled and bool(patient_id)
+    may_be_quiet = {card["uuid"] for card in cards if suppressing and card["uuid"] in fingerprints and _suppressible(card)}
+    quiet = store.record_issued_cards(
+        service_id=service_id,
+        hook_instance=hook_instance,
+        patient_id=patient_id,
+        cards=cards,
+        fingerprints=fingerprints,
+        may_be_quiet=may_be_quiet,
+        quiet_since=datetime.now(UTC) - timedelta(days=settings.suppression_days),
+    )
+    return [card for card in cards if card.get("uuid") not in quiet]
 
 
-def _is_quiet(card: Mapping[str, Any], fingerprints: Mapping[str, str], quiet: set[tuple[str, str]]) -> bool:
-    if card.get("indicator") != SUPPRESSIBLE_INDICATOR:
-        return False
-    return (_topic(card), fingerprints.get(card.get("uuid", ""))) in quiet
+def _suppressible(card: Mapping[str, Any]) -> bool:
+    return card.get("indicator") == SUPPRESSIBLE_INDICATOR and _topic(card) is not None
 
 
 def _topic(card: Mapping[str, Any]) -> str | None:

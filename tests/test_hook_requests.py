@@ -157,10 +157,10 @@ def test_invalid_provider_cards_fail_loudly_instead_of_being_cut(make_app, caplo
 def test_cards_still_returned_when_store_is_down_and_auth_is_off(make_app, greeter, monkeypatch, caplog):
     app = make_app(providers=[greeter])
 
-    def refuse():
+    def refuse(**_cards):
         raise StoreUnavailable("database down")
 
-    monkeypatch.setattr(app.extensions[EXTENSION_KEY].store, "transaction", refuse)
+    monkeypatch.setattr(app.extensions[EXTENSION_KEY].store, "record_issued_cards", refuse)
     with caplog.at_level(logging.WARNING, logger="cds_hooks"):
         response = app.test_client().post(URL, json=patient_view())
 
@@ -175,10 +175,10 @@ def test_store_down_with_auth_on_is_503_not_lost_cards(make_app, greeter, monkey
     app = make_app(providers=[greeter], auth_enabled=True, trusted_issuers=str(issuers))
     token = token_minter.mint("http://localhost" + URL)
 
-    def refuse():
+    def refuse(**_cards):
         raise StoreUnavailable("database down")
 
-    monkeypatch.setattr(app.extensions[EXTENSION_KEY].store, "transaction", refuse)
+    monkeypatch.setattr(app.extensions[EXTENSION_KEY].store, "record_issued_cards", refuse)
     response = app.test_client().post(URL, json=patient_view(), headers={"Authorization": f"Bearer {token}"})
 
     assert response.status_code == 503

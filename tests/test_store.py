@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import os
 import stat
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -162,6 +163,48 @@ def test_cards_without_uuid_are_not_recorded(store):
         service_id=SERVICE_ID, hook_instance="h-1", patient_id="p", cards=[{"summary": "no uuid", "indicator": "info"}]
     )
     assert row_counts(store)["issued_cards"] == 0
+
+
+def _card(topic: str) -> dict:
+    return {"uuid": str(uuid.uuid4()), "summary": "Card", "indicator": "info",
+            "source": {"label": "Test", "topic": {"system": "http://example.org/topics", "code": topic}}}
+
+
+def _record(store: Store, cards: list[dict], fingerprints: dict[str, str], may_be_quiet, *, patient_id: str = "p",
+            quiet_since: datetime | None = None) -> set[str]:
+    return store.record_issued_cards(service_id=SERVICE_ID, hook_instance=str(uuid.uuid4()), patient_id=patient_id,
+                                     cards=cards, fingerprints=fingerprints, may_be_quiet=may_be_quiet,
+                                     quiet_since=quiet_since or datetime.now(UTC) - timedelta(days=1))
+
+
+def _recorded_uuids(store: Store) -> set[str]:
+    with store.engine.connect() as connection:
+        return set(connection.execute(select(IssuedCard.card_uuid)).scalars())
+
+
+def test_only_a_candidate_saying_what_an_overridden_card_said_on_its_topic_is_quiet_and_unrecorded(store):
+    dismissed = _card("bme-education")
+    _record(store, [dismissed], {dismissed["uuid"]: "same"}, ())
+    store.record_feedback(SERVICE_ID, [overridden(dismissed["uuid"])])
+    same, changed, not_candidate = (_card("bme-education") for _ in range(3))
+    other_topic = _card("xray-first")
+    fingerprints = {same["uuid"]: "same", changed["uuid"]: "changed", not_candidate["uuid"]: "same", other_topic["uuid"]: "same"}
+    candidates = {same["uuid"], changed["uuid"], other_topic["uuid"]}
+
+    quiet = _record(store, [same, changed, not_candidate, other_topic], fingerprints, candidates)
+
+    assert quiet == {same["uuid"]}
+    assert _recorded_uuids(store) == {dismissed["uuid"], changed["uuid"], not_candidate["uuid"], other_topic["uuid"]}
+
+
+def test_an_override_quiets_neither_another_patient_nor_cards_after_the_quiet_period(store):
+    dismissed = _card("bme-education")
+    _record(store, [dismissed], {dismissed["uuid"]: "same"}, ())
+    store.record_feedback(SERVICE_ID, [overridden(dismissed["uuid"])])
+    for patient_id, since in (("another-patient", None), ("p", datetime.now(UTC) + timedelta(minutes=5))):
+        card = _card("bme-education")
+        assert _record(store, [card], {card["uuid"]: "same"}, {card["uuid"]}, patient_id=patient_id, quiet_since=since) == set()
+        assert card["uuid"] in _recorded_uuids(store)
 
 
 # -- feedback -------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from cds_hooks.store.errors import StoreError, StoreUnavailable, UnknownCard, UnknownSuggestion
 from cds_hooks.store.records import CardOutcomeCount, FeedbackItem, OverrideReason, OverrideReasonCount
 from cds_hooks.store.store import Store
-from cds_hooks.store.transaction import StoreTransaction
 
 __all__ = [
     "CardOutcomeCount",
@@ -12,7 +11,6 @@ __all__ = [
     "OverrideReasonCount",
     "Store",
     "StoreError",
-    "StoreTransaction",
     "StoreUnavailable",
     "UnknownCard",
     "UnknownSuggestion",

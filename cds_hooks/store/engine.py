@@ -7,7 +7,12 @@ writes has to upgrade its lock, and SQLite answers a contended upgrade with
 write lock up front makes writers queue instead. Read-only work passes
 ``execution_options(read_only=True)`` and begins a plain deferred transaction.
 
-PostgreSQL: a short connect timeout, so a database that is down fails fast
+PostgreSQL: connections in autocommit, so the two statements of a hook call
+(:mod:`cds_hooks.store.hook_statements`), each atomic by itself, cost one
+round trip each, with no ``BEGIN``, ``COMMIT`` or isolation switch around
+them; work of several statements asks for a ``READ COMMITTED`` transaction
+(:data:`TRANSACTION_ISOLATION`), which the pool undoes when the connection
+comes back. A short connect timeout, so a database that is down fails fast
 (503) instead of hanging a worker, and a liveness check of each pooled
 connection as it is checked out. SQLAlchemy's ``pool_pre_ping`` would send a
 ``SELECT 1`` for that: a network round trip on every checkout, about a tenth
@@ -31,6 +36,8 @@ from sqlalchemy.engine import make_url
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 CONNECT_TIMEOUT_SECONDS = 5
 READ_ONLY = "read_only"
+# Execution options for a transaction of several statements, per dialect name (see above).
+TRANSACTION_ISOLATION: dict[str, dict[str, str]] = {"postgresql": {"isolation_level": "READ COMMITTED"}, "sqlite": {}}
 
 
 def create_store_engine(database_url: str) -> Engine:
@@ -42,7 +49,7 @@ def create_store_engine(database_url: str) -> Engine:
         _configure_sqlite(engine)
         return engine
     if backend == "postgresql":
-        engine = create_engine(url, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS})
+        engine = create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS})
         event.listen(engine, "checkout", _refuse_closed_socket)
         return engine
     raise ValueError(f"unsupported database {backend!r}: use sqlite:///FILE or postgresql+psycopg://...")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -49,8 +49,17 @@ class IssuedCard(Base):
     __tablename__ = "issued_cards"
     __table_args__ = (
         UniqueConstraint("service_id", "card_uuid", name="uq_issued_cards_service_card"),
-        # The suppression read: a patient's cards on a topic overridden since a date, without visiting the others.
-        Index("ix_issued_cards_patient_topic_overridden", "service_id", "patient_hash", "topic_code", "last_overridden_at"),
+        # The suppression read: a patient's overridden cards on a topic with the same content. Only overridden
+        # cards are in it (migration 0004), so it stays small and a new card costs it nothing.
+        Index(
+            "ix_issued_cards_overridden",
+            "service_id",
+            "patient_hash",
+            "topic_code",
+            "fingerprint",
+            postgresql_where=text("last_overridden_at IS NOT NULL"),
+            sqlite_where=text("last_overridden_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)

@@ -1,7 +1,7 @@
 """The service database: issued cards, feedback and seen JWT ids, behind a small API.
 
-Every method is one short transaction; :meth:`Store.transaction` groups the
-operations of one hook call (:mod:`cds_hooks.store.transaction`). Database failures surface as
+Every method is one short transaction (a hook call's two are one statement
+each on PostgreSQL: :mod:`cds_hooks.store.hook_statements`). Database failures surface as
 :class:`StoreUnavailable` (the HTTP layer answers 503); the caller never sees
 a half-written feedback body because each body is stored in one transaction
 and validated before the first insert.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -22,17 +22,25 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, text
 from sqlalchemy import exc as sa_exc
 
 from cds_hooks.settings import Settings
-from cds_hooks.store.engine import READ_ONLY, create_store_engine
+from cds_hooks.store.engine import READ_ONLY, TRANSACTION_ISOLATION, create_store_engine
 from cds_hooks.store.errors import StoreUnavailable, UnknownCard, UnknownSuggestion
+from cds_hooks.store.hook_statements import (
+    MARK_OVERRIDDEN,
+    CardsToRecord,
+    claim_jti,
+    feedback,
+    issued_cards,
+    record_cards,
+    seen_jti,
+)
 from cds_hooks.store.patient_hash import PatientHasher
 from cds_hooks.store.records import CardOutcomeCount, FeedbackItem, OverrideReasonCount
-from cds_hooks.store.transaction import MARK_OVERRIDDEN, StoreTransaction, feedback, issued_cards, seen_jti
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: The newest migration's revision (tests/test_store.py holds it to Alembic's head).
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 # Arbitrary constant naming the PostgreSQL advisory lock that serialises concurrent migrations.
 MIGRATION_LOCK_ID = 4_211_977_301
 # How often (per process) expired jti rows are deleted, piggy-backing on a claim.
@@ -108,20 +116,38 @@ class Store:
 
     # -- issued cards and feedback ------------------------------------------------
 
-    @contextmanager
-    def transaction(self) -> Iterator[StoreTransaction]:
-        """One write transaction for several operations (a hook call's suppression read and card record).
+    def record_issued_cards(
+        self,
+        *,
+        service_id: str,
+        hook_instance: str,
+        patient_id: str,
+        cards: Sequence[Mapping[str, Any]],
+        fingerprints: Mapping[str, str] | None = None,
+        may_be_quiet: Collection[str] = (),
+        quiet_since: datetime | None = None,
+    ) -> set[str]:
+        """Remember the cards a hook call returns, so their feedback can be validated later; atomically.
 
-        One pool checkout, one ``BEGIN`` and one ``COMMIT`` instead of one each
-        per operation; everything inside commits together or not at all.
+        Of the card uuids in ``may_be_quiet``, those whose topic and
+        ``fingerprints`` value match a card of this service for this patient
+        that was overridden at or after ``quiet_since`` are *quiet*: they are
+        not recorded, and their uuids are returned (the caller leaves them
+        out of the answer). Cards without a ``uuid`` cannot receive feedback
+        and are not stored; a card uuid already recorded for this service
+        keeps its first record.
         """
-        with self._write() as connection:
-            yield StoreTransaction(connection, self._patient_hasher)
-
-    def record_issued_cards(self, **issued: Any) -> None:
-        """:meth:`StoreTransaction.record_issued_cards` in a transaction of its own."""
-        with self.transaction() as transaction:
-            transaction.record_issued_cards(**issued)
+        record = CardsToRecord(
+            service_id=service_id,
+            hook_instance=hook_instance,
+            patient_hash=self._patient_hasher.hash(patient_id),
+            cards=cards,
+            fingerprints=fingerprints or {},
+            may_be_quiet=may_be_quiet,
+            quiet_since=quiet_since,
+        )
+        with self._one_statement() as connection:
+            return record_cards(connection, record)
 
     def record_feedback(self, service_id: str, items: Sequence[FeedbackItem]) -> None:
         """Store a whole feedback body, or nothing.
@@ -221,7 +247,7 @@ class Store:
         accepted, or a replay after the row is purged would pass.
         """
         with self._one_statement() as connection:
-            claimed = StoreTransaction(connection, self._patient_hasher).claim_jti(issuer, jti, expires_at)
+            claimed = claim_jti(connection, issuer, jti, expires_at)
         self._purge_expired_jti_now_and_then()
         return claimed
 
@@ -241,29 +267,31 @@ class Store:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with _unavailable_on_db_errors(), self.engine.begin() as connection:
-            yield connection
+        with _unavailable_on_db_errors(), self.engine.connect() as connection:
+            connection = connection.execution_options(**TRANSACTION_ISOLATION[connection.dialect.name])
+            with connection.begin():
+                yield connection
 
     @contextmanager
     def _one_statement(self) -> Iterator[Connection]:
-        """A connection for one statement that is atomic by itself (the ``jti`` claim, one INSERT).
+        """A connection for a hook call's statements, each atomic by itself (see :mod:`.hook_statements`).
 
-        On PostgreSQL it runs in autocommit: the ``BEGIN`` and ``COMMIT`` around
-        it were two of its three round trips (measured: 0.30 -> 0.25 ms of
-        client CPU a claim). SQLite keeps its ``BEGIN IMMEDIATE`` transaction,
-        which its writers queue on.
+        On PostgreSQL it is a pooled connection as it is, in autocommit
+        (:func:`.create_store_engine`): no ``BEGIN`` or ``COMMIT`` round trip
+        and no isolation switch. SQLite runs the statements in a ``BEGIN
+        IMMEDIATE`` transaction, which its writers queue on.
         """
         if self.engine.dialect.name != "postgresql":
             with self._write() as connection:
                 yield connection
             return
         with _unavailable_on_db_errors(), self.engine.connect() as connection:
-            yield connection.execution_options(isolation_level="AUTOCOMMIT")
+            yield connection
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
         with _unavailable_on_db_errors(), self.engine.connect() as connection:
-            connection = connection.execution_options(**{READ_ONLY: True})
+            connection = connection.execution_options(**{READ_ONLY: True}, **TRANSACTION_ISOLATION[connection.dialect.name])
             with connection.begin():
                 yield connection
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from cds_hooks.store.engine import create_store_engine
+from cds_hooks.store.engine import TRANSACTION_ISOLATION, create_store_engine
 from cds_hooks.store.schema import Base
 
 config = context.config
@@ -34,8 +34,8 @@ def run_migrations_online() -> None:
         return
     engine = create_store_engine(config.get_main_option("sqlalchemy.url"))
     try:
-        with engine.begin() as connection:
-            _run(connection)
+        with engine.connect() as connection:
+            _run(connection.execution_options(**TRANSACTION_ISOLATION[connection.dialect.name]))
     finally:
         engine.dispose()
 

@@ -1,0 +1,198 @@
+"""The database work of a hook call: claim the token's ``jti``; record the cards it returns, leaving quiet ones out.
+
+Both run on every call, so each is as few round trips as the backend allows.
+
+PostgreSQL: each is **one autocommitted statement**, atomic by itself. The
+record is a single statement whose common table expressions find which of
+the candidate cards were overridden with the same content since a date, insert
+every other card, and return the uuids of the quiet ones; it replaces a
+``BEGIN``, a ``SELECT``, a pipelined ``INSERT`` and a ``COMMIT`` (five round
+trips: measured 0.92 -> 0.40 ms of client CPU and 0.41 -> 0.32 ms of server
+CPU for a claim and a record of two cards). Its text never changes, so
+psycopg prepares it once per connection; the cards travel as one JSON
+parameter.
+
+SQLite has no data-modifying ``WITH``, and a statement costs it no round trip:
+the record is a ``SELECT`` of the overridden cards and an ``INSERT`` of the
+rest in one ``BEGIN IMMEDIATE`` transaction (the caller's), with the same
+answer.
+
+The statements are built once, at import: SQLAlchemy spends more time
+building a ``select`` with its operators than executing it on SQLite, while
+a prebuilt statement with bound parameters is looked up in its compiled cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, String, Table, bindparam, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from cds_hooks.store.schema import Feedback, IssuedCard, SeenJti, UtcDateTime
+
+issued_cards: Table = IssuedCard.__table__  # type: ignore[assignment]
+feedback: Table = Feedback.__table__  # type: ignore[assignment]
+seen_jti: Table = SeenJti.__table__  # type: ignore[assignment]
+
+
+def _ignoring_duplicates(table: Table) -> dict[str, Any]:
+    """INSERT ... ON CONFLICT DO NOTHING per dialect name, atomic on both supported backends."""
+    return {
+        "postgresql": postgresql.insert(table).on_conflict_do_nothing(),
+        "sqlite": sqlite.insert(table).on_conflict_do_nothing(),
+    }
+
+
+# RETURNING, not rowcount: psycopg reports -1 for a skipped ON CONFLICT insert.
+CLAIM_JTI = {name: insert.returning(seen_jti.c.token_key) for name, insert in _ignoring_duplicates(seen_jti).items()}
+INSERT_ISSUED_CARDS = _ignoring_duplicates(issued_cards)["sqlite"]
+OVERRIDDEN_FINGERPRINTS = (
+    select(issued_cards.c.topic_code, issued_cards.c.fingerprint)
+    .distinct()
+    .where(
+        issued_cards.c.service_id == bindparam("service_id"),
+        issued_cards.c.patient_hash == bindparam("patient_hash"),
+        issued_cards.c.topic_code.in_(bindparam("topics", expanding=True)),
+        issued_cards.c.fingerprint.is_not(None),
+        issued_cards.c.last_overridden_at >= bindparam("since"),
+    )
+)
+# The same question and the same insert as OVERRIDDEN_FINGERPRINTS + INSERT_ISSUED_CARDS, in one statement.
+# The lookup is a scalar subquery, not EXISTS, so it stays one probe of the partial index of overridden cards
+# per card (migration 0004): PostgreSQL turns EXISTS into a join, which the generic plan of this prepared
+# statement (it guesses 100 cards from the JSON) may answer by hashing the patient's card history instead.
+RECORD_CARDS_POSTGRESQL = text(
+    """
+    WITH cards AS (
+        SELECT * FROM json_to_recordset(CAST(:cards AS json)) AS card(
+            card_uuid varchar, topic_code varchar, indicator varchar, suggestion_uuids json,
+            fingerprint varchar, may_be_quiet boolean)
+    ), quiet AS (
+        SELECT card.card_uuid FROM cards AS card
+        WHERE card.may_be_quiet AND (
+            SELECT 1 FROM issued_cards AS earlier
+            WHERE earlier.service_id = :service_id AND earlier.patient_hash = :patient_hash
+              AND earlier.topic_code = card.topic_code AND earlier.fingerprint = card.fingerprint
+              AND earlier.last_overridden_at >= :since
+            LIMIT 1) IS NOT NULL
+    ), recorded AS (
+        INSERT INTO issued_cards (service_id, card_uuid, hook_instance, patient_hash, topic_code, indicator,
+                                  suggestion_uuids, issued_at, fingerprint)
+        SELECT :service_id, card.card_uuid, :hook_instance, :patient_hash, card.topic_code, card.indicator,
+               card.suggestion_uuids, :issued_at, card.fingerprint
+        FROM cards AS card WHERE card.card_uuid NOT IN (SELECT card_uuid FROM quiet)
+        ON CONFLICT DO NOTHING
+    )
+    SELECT card_uuid FROM quiet
+    """
+).bindparams(
+    bindparam("cards", type_=String),
+    bindparam("since", type_=UtcDateTime),
+    bindparam("issued_at", type_=UtcDateTime),
+)
+# Feedback keeps the latest override with its card (read above); the condition keeps the latest if clocks step back.
+MARK_OVERRIDDEN = (
+    update(issued_cards)
+    .where(
+        issued_cards.c.id.in_(bindparam("ids", expanding=True)),
+        or_(issued_cards.c.last_overridden_at.is_(None), issued_cards.c.last_overridden_at < bindparam("received_at")),
+    )
+    .values(last_overridden_at=bindparam("received_at"))
+)
+
+
+@dataclass(frozen=True)
+class CardsToRecord:
+    """The cards of one hook call as the issued-cards table keeps them.
+
+    ``may_be_quiet`` names the cards that stay out of the answer (and are not
+    recorded) if a card of this service on the same topic for the same patient
+    said exactly the same (same ``fingerprints`` value) and was overridden at
+    or after ``quiet_since``. Which cards may be quiet, and for how long, is
+    :mod:`cds_hooks.suppression`'s decision.
+    """
+
+    service_id: str
+    hook_instance: str
+    patient_hash: str
+    cards: Sequence[Mapping[str, Any]]
+    fingerprints: Mapping[str, str]
+    may_be_quiet: Collection[str] = ()
+    quiet_since: datetime | None = None
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per card with a ``uuid`` (cards without one cannot receive feedback)."""
+        return [
+            {
+                "card_uuid": card["uuid"],
+                "topic_code": ((card.get("source") or {}).get("topic") or {}).get("code"),
+                "indicator": card.get("indicator", "info"),
+                "suggestion_uuids": [s["uuid"] for s in card.get("suggestions") or () if s.get("uuid")],
+                "fingerprint": self.fingerprints.get(card["uuid"]),
+                "may_be_quiet": card["uuid"] in self.may_be_quiet,
+            }
+            for card in self.cards
+            if card.get("uuid")
+        ]
+
+
+def claim_jti(connection: Connection, issuer: str, jti: str, expires_at: datetime) -> bool:
+    """Record a token id; False if it was seen before (once committed, by anyone sharing the database)."""
+    token_key = hashlib.sha256(f"{issuer}\x00{jti}".encode()).hexdigest()
+    statement = CLAIM_JTI[connection.dialect.name]
+    return connection.execute(statement, {"token_key": token_key, "expires_at": expires_at}).first() is not None
+
+
+def record_cards(connection: Connection, record: CardsToRecord) -> set[str]:
+    """Record the cards that are not quiet and return the uuids of those that are.
+
+    On PostgreSQL one statement (run it in autocommit); on SQLite two, which
+    the caller runs in one write transaction. A card uuid already recorded for
+    this service keeps its first record.
+    """
+    rows = record.rows()
+    if not rows:
+        return set()
+    since = record.quiet_since if record.may_be_quiet else None
+    if connection.dialect.name == "postgresql":
+        parameters = {
+            "cards": json.dumps(rows),
+            "service_id": record.service_id,
+            "hook_instance": record.hook_instance,
+            "patient_hash": record.patient_hash,
+            "since": since,
+            "issued_at": datetime.now(UTC),
+        }
+        return set(connection.execute(RECORD_CARDS_POSTGRESQL, parameters).scalars())
+    quiet = _quiet_uuids(connection, record, rows, since)
+    issued = {"service_id": record.service_id, "hook_instance": record.hook_instance, "patient_hash": record.patient_hash,
+              "issued_at": datetime.now(UTC)}  # fmt: skip
+    shown = [{**issued, **_without_flag(row)} for row in rows if row["card_uuid"] not in quiet]
+    if shown:
+        connection.execute(INSERT_ISSUED_CARDS, shown)
+    return quiet
+
+
+def _quiet_uuids(connection: Connection, record: CardsToRecord, rows: list[dict[str, Any]], since: datetime | None) -> set[str]:
+    candidates = [row for row in rows if row["may_be_quiet"] and row["topic_code"] is not None]
+    if not candidates or since is None:
+        return set()
+    parameters = {
+        "service_id": record.service_id,
+        "patient_hash": record.patient_hash,
+        "topics": sorted({row["topic_code"] for row in candidates}),
+        "since": since,
+    }
+    overridden = {(row.topic_code, row.fingerprint) for row in connection.execute(OVERRIDDEN_FINGERPRINTS, parameters)}
+    return {row["card_uuid"] for row in candidates if (row["topic_code"], row["fingerprint"]) in overridden}
+
+
+def _without_flag(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in row.items() if key != "may_be_quiet"}
+
