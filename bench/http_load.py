@@ -12,7 +12,8 @@ one worker for its whole life, so a handful of keep-alive connections can
 leave one worker idle while the other is saturated; the CPU time of each
 worker is reported to show it. Client and server share the machine's cores,
 so the client's own CPU time is measured and reported: it is capacity the
-server did not get.
+server did not get; so is the CPU of the PostgreSQL processes on this machine
+during the load (the database's share of a call).
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ from bench import proc
 from bench.stats import Summary
 from bench.tokens import BenchIssuer
 
+# PostgreSQL's processes on this machine (the service's database in the load runs): their CPU is a share of the
+# same two cores, so it is reported beside the workers' and the client's.
+DATABASE_COMMAND = "postgres"
 HEALTH_POLL_SECONDS = 0.01
 REPOSITORY_ROOT = str(Path(__file__).resolve().parent.parent)
 STARTUP_TIMEOUT_SECONDS = 60.0
@@ -58,6 +62,7 @@ class LoadResult:
     keep_alive: bool
     client_cpu_seconds: float
     worker_cpu_seconds: list[float]
+    database_cpu_seconds: float
     machine_busy_fraction: float
 
     @property
@@ -76,6 +81,7 @@ class LoadResult:
             "client_cpu_seconds": round(self.client_cpu_seconds, 2),
             "worker_cpu_seconds": [round(seconds, 2) for seconds in self.worker_cpu_seconds],
             "server_cpu_ms_per_request": round(1000 * sum(self.worker_cpu_seconds) / self.requests, 2),
+            "database_cpu_ms_per_request": round(1000 * self.database_cpu_seconds / self.requests, 2),
             "machine_busy_fraction": round(self.machine_busy_fraction, 3),
         }
 
@@ -240,8 +246,10 @@ def run_load(
         client.start()
     ready.wait()
     machine_before, workers_before = proc.machine_ticks(), server.worker_cpu_seconds()
+    database_before = proc.command_cpu_seconds(DATABASE_COMMAND)
     outcomes = [results.get(timeout=600) for _ in clients]
     machine_after, workers_after = proc.machine_ticks(), server.worker_cpu_seconds()
+    database_after = proc.command_cpu_seconds(DATABASE_COMMAND)
     for client in clients:
         client.join()
     latencies = [ms for outcome in outcomes for ms in outcome["latencies"]]
@@ -255,6 +263,7 @@ def run_load(
         keep_alive=keep_alive,
         client_cpu_seconds=sum(outcome["cpu"] for outcome in outcomes),
         worker_cpu_seconds=[workers_after[pid] - workers_before.get(pid, 0.0) for pid in workers_after],
+        database_cpu_seconds=max(0.0, database_after - database_before),
         machine_busy_fraction=busy,
     )
 

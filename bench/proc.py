@@ -26,6 +26,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
 
 
+def command_cpu_seconds(name: str) -> float:
+    """User + system CPU time so far of every process whose command name starts with ``name``.
+
+    For a server on this machine that runs as several processes (PostgreSQL:
+    one per connection, plus its writers); two readings give its CPU between them.
+    """
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/comm", encoding="utf-8", errors="replace") as handle:
+                if not handle.read().startswith(name):
+                    continue
+        except OSError:
+            continue
+        total += cpu_seconds(int(entry))
+    return total
+
+
 def children(pid: int) -> list[int]:
     """Direct child processes (e.g. the workers of a gunicorn master)."""
     try:

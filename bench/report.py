@@ -167,7 +167,7 @@ def _sections(results: dict[str, Any], table: Table) -> list[str]:
         sections.append(
             table(
                 f"Over HTTP: {http['setup']}",
-                ["served, connections", "requests", "errors", "throughput", "p50", "p95", "p99", "server CPU / call", "CPU per worker", "client CPU", "machine busy"],
+                ["served, connections", "requests", "errors", "throughput", "p50", "p95", "p99", "server CPU / call", "CPU per worker", "database CPU / call", "client CPU", "machine busy"],
                 [
                     [
                         f"{load.get('served', 'bme-cds')}, {load['concurrency']} x {'keep-alive' if load['keep_alive'] else 'new per call'}",
@@ -179,6 +179,7 @@ def _sections(results: dict[str, Any], table: Table) -> list[str]:
                         f"{load['latency_ms']['p99']:.1f} ms",
                         f"{load['server_cpu_ms_per_request']:.1f} ms",
                         " / ".join(f"{s:.1f} s" for s in load["worker_cpu_seconds"]),
+                        f"{load['database_cpu_ms_per_request']:.2f} ms",
                         f"{load['client_cpu_seconds']:.1f} s",
                         f"{load['machine_busy_fraction'] * 100:.0f}%",
                     ]

@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 import re
 import statistics
+import subprocess
+import sys
+import time
 from datetime import date
 
 import pytest
 import simple_icd_10_cm as icd10cm
 
-from bench import http_load, report, startup
+from bench import http_load, proc, report, startup
 from bench.inprocess import in_process_bench
 from bench.tokens import BenchIssuer
 from bench.workload import (
@@ -177,3 +180,22 @@ def test_the_p99_target_is_met_only_at_the_target_throughput(rate, p99, met):
     p99_target = next(t for name, t in found.items() if name.startswith("p99 latency"))
     assert p99_target.met is met
     assert f"at {rate:.0f}/s" in p99_target.measured
+
+
+def test_the_cpu_of_processes_named_like_the_database_is_counted(tmp_path):
+    """The HTTP report's database CPU column sums the CPU of the processes with that command name."""
+    probe = tmp_path / "bme-cpu-probe"  # a process's command name is its executable's file name
+    probe.symlink_to(sys.executable)
+    burn = "import sys, time; sys.stdin.readline(); end = time.process_time() + 0.3\nwhile time.process_time() < end: pass\nprint('done', flush=True); sys.stdin.read()"
+    child = subprocess.Popen([str(probe), "-c", burn], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.2)
+        before = proc.command_cpu_seconds(probe.name)
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "done"
+        assert proc.command_cpu_seconds(probe.name) - before >= 0.25
+    finally:
+        child.stdin.close()
+        child.wait(timeout=10)
+    assert proc.command_cpu_seconds(probe.name) == 0.0  # gone: nothing of it is counted
