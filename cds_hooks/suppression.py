@@ -47,7 +47,9 @@ def fingerprint(card: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-def show_and_record(store: Store, service_id: str, hook_instance: str, patient_id: str, cards: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def show_and_record(
+    store: Store, service_id: str, hook_instance: str, patient_id: str, cards: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Record the cards of a hook call for feedback and return those to show: all but the quiet ones.
 
     The store answers which suppressible cards are quiet and records the rest

@@ -51,8 +51,9 @@ def _ignoring_duplicates(table: Table) -> dict[str, Any]:
 
 # RETURNING, not rowcount: psycopg reports -1 for a skipped ON CONFLICT insert.
 CLAIM_JTI = {name: insert.returning(seen_jti.c.token_key) for name, insert in _ignoring_duplicates(seen_jti).items()}
-INSERT_ISSUED_CARDS = _ignoring_duplicates(issued_cards)["sqlite"]
-OVERRIDDEN_FINGERPRINTS = (
+# SQLite's record: which of a patient's cards on these topics were overridden since a date, then the insert.
+INSERT_ISSUED_CARDS_SQLITE = sqlite.insert(issued_cards).on_conflict_do_nothing()
+OVERRIDDEN_FINGERPRINTS_SQLITE = (
     select(issued_cards.c.topic_code, issued_cards.c.fingerprint)
     .distinct()
     .where(
@@ -63,7 +64,7 @@ OVERRIDDEN_FINGERPRINTS = (
         issued_cards.c.last_overridden_at >= bindparam("since"),
     )
 )
-# The same question and the same insert as OVERRIDDEN_FINGERPRINTS + INSERT_ISSUED_CARDS, in one statement.
+# PostgreSQL's record: the same question and the same insert, in one statement.
 # The lookup is a scalar subquery, not EXISTS, so it stays one probe of the partial index of overridden cards
 # per card (migration 0004): PostgreSQL turns EXISTS into a join, which the generic plan of this prepared
 # statement (it guesses 100 cards from the JSON) may answer by hashing the patient's card history instead.
@@ -161,38 +162,37 @@ def record_cards(connection: Connection, record: CardsToRecord) -> set[str]:
         return set()
     since = record.quiet_since if record.may_be_quiet else None
     if connection.dialect.name == "postgresql":
+        return _record_on_postgresql(connection, record, rows, since)
+    return _record_on_sqlite(connection, record, rows, since)
+
+
+def _record_on_postgresql(connection: Connection, record: CardsToRecord, rows: list[dict[str, Any]], since: datetime | None) -> set[str]:
+    parameters = {
+        "cards": json.dumps(rows),
+        "service_id": record.service_id,
+        "hook_instance": record.hook_instance,
+        "patient_hash": record.patient_hash,
+        "since": since,
+        "issued_at": datetime.now(UTC),
+    }
+    return set(connection.execute(RECORD_CARDS_POSTGRESQL, parameters).scalars())
+
+
+def _record_on_sqlite(connection: Connection, record: CardsToRecord, rows: list[dict[str, Any]], since: datetime | None) -> set[str]:
+    candidates = [row for row in rows if row["may_be_quiet"] and row["topic_code"] is not None]
+    quiet: set[str] = set()
+    if candidates and since is not None:
         parameters = {
-            "cards": json.dumps(rows),
             "service_id": record.service_id,
-            "hook_instance": record.hook_instance,
             "patient_hash": record.patient_hash,
+            "topics": sorted({row["topic_code"] for row in candidates}),
             "since": since,
-            "issued_at": datetime.now(UTC),
         }
-        return set(connection.execute(RECORD_CARDS_POSTGRESQL, parameters).scalars())
-    quiet = _quiet_uuids(connection, record, rows, since)
+        overridden = {(row.topic_code, row.fingerprint) for row in connection.execute(OVERRIDDEN_FINGERPRINTS_SQLITE, parameters)}
+        quiet = {row["card_uuid"] for row in candidates if (row["topic_code"], row["fingerprint"]) in overridden}
     issued = {"service_id": record.service_id, "hook_instance": record.hook_instance, "patient_hash": record.patient_hash,
               "issued_at": datetime.now(UTC)}  # fmt: skip
-    shown = [{**issued, **_without_flag(row)} for row in rows if row["card_uuid"] not in quiet]
+    shown = [{**issued, **{k: v for k, v in row.items() if k != "may_be_quiet"}} for row in rows if row["card_uuid"] not in quiet]
     if shown:
-        connection.execute(INSERT_ISSUED_CARDS, shown)
+        connection.execute(INSERT_ISSUED_CARDS_SQLITE, shown)
     return quiet
-
-
-def _quiet_uuids(connection: Connection, record: CardsToRecord, rows: list[dict[str, Any]], since: datetime | None) -> set[str]:
-    candidates = [row for row in rows if row["may_be_quiet"] and row["topic_code"] is not None]
-    if not candidates or since is None:
-        return set()
-    parameters = {
-        "service_id": record.service_id,
-        "patient_hash": record.patient_hash,
-        "topics": sorted({row["topic_code"] for row in candidates}),
-        "since": since,
-    }
-    overridden = {(row.topic_code, row.fingerprint) for row in connection.execute(OVERRIDDEN_FINGERPRINTS, parameters)}
-    return {row["card_uuid"] for row in candidates if (row["topic_code"], row["fingerprint"]) in overridden}
-
-
-def _without_flag(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in row.items() if key != "may_be_quiet"}
-
