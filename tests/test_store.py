@@ -313,6 +313,8 @@ def test_an_unreachable_database_raises_store_unavailable(backend, tmp_path):
         with pytest.raises(StoreUnavailable):
             store.record_feedback(SERVICE_ID, [overridden("c")])
         with pytest.raises(StoreUnavailable):
+            _record(store, [_card("bme-education")], {}, ())
+        with pytest.raises(StoreUnavailable):
             store.migrate()
     finally:
         store.close()
@@ -323,6 +325,8 @@ def test_an_unmigrated_database_is_unavailable_not_a_crash(fresh_database_url, t
     try:
         with pytest.raises(StoreUnavailable):
             store.claim_jti("https://a.example", "j", datetime.now(UTC))
+        with pytest.raises(StoreUnavailable):
+            _record(store, [_card("bme-education")], {}, ())
     finally:
         store.close()
 

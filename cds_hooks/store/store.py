@@ -27,10 +27,12 @@ from cds_hooks.store.errors import StoreUnavailable, UnknownCard, UnknownSuggest
 from cds_hooks.store.hook_statements import (
     MARK_OVERRIDDEN,
     CardsToRecord,
-    claim_jti,
+    claim_jti_postgresql,
+    claim_jti_sqlite,
     feedback,
     issued_cards,
-    record_cards,
+    record_cards_postgresql,
+    record_cards_sqlite,
     seen_jti,
 )
 from cds_hooks.store.patient_hash import PatientHasher
@@ -62,6 +64,10 @@ class Store:
         self._patient_hasher = patient_hasher
         self._next_purge = 0.0
         self._purge_lock = threading.Lock()
+        self._on_postgresql = engine.dialect.name == "postgresql"
+        dbapi = engine.dialect.loaded_dbapi
+        # The driver's counterparts of _UNAVAILABLE, for statements run on its own cursor (_driver_cursor).
+        self._driver_unavailable = (dbapi.OperationalError, dbapi.InterfaceError, dbapi.ProgrammingError)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Store:
@@ -146,8 +152,11 @@ class Store:
             may_be_quiet=may_be_quiet,
             quiet_since=quiet_since,
         )
-        with self._one_statement() as connection:
-            return record_cards(connection, record)
+        if self._on_postgresql:
+            with self._driver_cursor() as cursor:
+                return record_cards_postgresql(cursor, record)
+        with self._write() as connection:
+            return record_cards_sqlite(connection, record)
 
     def record_feedback(self, service_id: str, items: Sequence[FeedbackItem]) -> None:
         """Store a whole feedback body, or nothing.
@@ -246,8 +255,12 @@ class Store:
         Keep ``expires_at`` no earlier than the last moment the token could be
         accepted, or a replay after the row is purged would pass.
         """
-        with self._one_statement() as connection:
-            claimed = claim_jti(connection, issuer, jti, expires_at)
+        if self._on_postgresql:
+            with self._driver_cursor() as cursor:
+                claimed = claim_jti_postgresql(cursor, issuer, jti, expires_at)
+        else:
+            with self._write() as connection:
+                claimed = claim_jti_sqlite(connection, issuer, jti, expires_at)
         self._purge_expired_jti_now_and_then()
         return claimed
 
@@ -273,20 +286,28 @@ class Store:
                 yield connection
 
     @contextmanager
-    def _one_statement(self) -> Iterator[Connection]:
-        """A connection for a hook call's statements, each atomic by itself (see :mod:`.hook_statements`).
+    def _driver_cursor(self) -> Iterator[Any]:
+        """PostgreSQL: psycopg's own cursor on a pooled connection, for a hook call's statements.
 
-        On PostgreSQL it is a pooled connection as it is, in autocommit
-        (:func:`.create_store_engine`): no ``BEGIN`` or ``COMMIT`` round trip
-        and no isolation switch. SQLite runs the statements in a ``BEGIN
-        IMMEDIATE`` transaction, which its writers queue on.
+        The connection is in autocommit (:func:`.create_store_engine`) and each
+        statement is atomic by itself (:mod:`.hook_statements`), so there is
+        no ``BEGIN`` or ``COMMIT``, and no SQLAlchemy execution layer: the pool
+        still checks the connection out (with its liveness check) and takes it
+        back. A connection that fails is discarded, not pooled again; the
+        driver's errors are :class:`StoreUnavailable` as SQLAlchemy's are.
         """
-        if self.engine.dialect.name != "postgresql":
-            with self._write() as connection:
-                yield connection
-            return
-        with _unavailable_on_db_errors(), self.engine.connect() as connection:
-            yield connection
+        try:
+            pooled = self.engine.raw_connection()  # a failed connect raises the driver's error, unwrapped
+        except (*_UNAVAILABLE, *self._driver_unavailable) as exc:
+            raise _unavailable(exc) from exc
+        try:
+            with pooled.driver_connection.cursor() as cursor:
+                yield cursor
+        except self._driver_unavailable as exc:
+            pooled.invalidate()
+            raise _unavailable(exc) from exc
+        finally:
+            pooled.close()
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -301,9 +322,13 @@ def _unavailable_on_db_errors() -> Iterator[None]:
     try:
         yield
     except _UNAVAILABLE as exc:
-        # The type only: driver messages can quote statement parameters.
-        log.warning("database unavailable: %s", type(getattr(exc, "orig", None) or exc).__name__)
-        raise StoreUnavailable("the database is unavailable") from exc
+        raise _unavailable(exc) from exc
+
+
+def _unavailable(exc: Exception) -> StoreUnavailable:
+    # The type only: driver messages can quote statement parameters.
+    log.warning("database unavailable: %s", type(getattr(exc, "orig", None) or exc).__name__)
+    return StoreUnavailable("the database is unavailable")
 
 
 def _utc_day(connection: Connection, column: Any) -> Any:
