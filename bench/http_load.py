@@ -38,7 +38,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench import proc
+from bench import http_client, proc
 from bench.stats import Summary
 from bench.tokens import BenchIssuer
 
@@ -272,28 +272,35 @@ def _client_process(
     base_url: str, path: str, raw: bytes, tokens: list[str], threads: int, keep_alive: bool, ready: Any, results: Any
 ) -> None:
     host, port = base_url.removeprefix("http://").split(":")
+    address = (host, int(port))
     per_thread = len(tokens) // threads
     latencies: list[list[float]] = [[] for _ in range(threads)]
     errors = [0] * threads
     go = threading.Event()
 
     def worker(index: int) -> None:
-        connection = http.client.HTTPConnection(host, int(port), timeout=60)
+        prepared = [
+            http_client.prepared_request(host, int(port), path, raw, token, keep_alive=keep_alive)
+            for token in tokens[index * per_thread : (index + 1) * per_thread]
+        ]
+        connection = None
         go.wait()
-        for token in tokens[index * per_thread : (index + 1) * per_thread]:
+        for request in prepared:
             started = time.perf_counter()
-            headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
-            if not keep_alive:
-                headers["Connection"] = "close"
-            connection.request("POST", path, body=raw, headers=headers)
-            response = connection.getresponse()
-            response.read()
-            if not keep_alive:
+            try:
+                if connection is None:
+                    connection = socket.create_connection(address, timeout=60)
+                status = http_client.exchange(connection, request)
+            except (OSError, http_client.ResponseError):
+                status = 0
+            if connection is not None and (status == 0 or not keep_alive):  # a failed connection is not used again
                 connection.close()
+                connection = None
             latencies[index].append((time.perf_counter() - started) * 1000)
-            if response.status != 200:
+            if status != 200:
                 errors[index] += 1
-        connection.close()
+        if connection is not None:
+            connection.close()
 
     pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
     for thread in pool:

@@ -55,11 +55,17 @@ def prune(value: Any) -> Any:
 def _complete_card(card: Any) -> Any:
     if not isinstance(card, dict):
         return card  # validation names it
-    card.setdefault("uuid", str(uuid.uuid4()))
+    _give_uuid(card)
     suggestions = card.get("suggestions")
     if isinstance(suggestions, list):
         card.setdefault("selectionBehavior", "any")
         for suggestion in suggestions:
             if isinstance(suggestion, dict):
-                suggestion.setdefault("uuid", str(uuid.uuid4()))
+                _give_uuid(suggestion)
     return card
+
+
+def _give_uuid(item: dict[str, Any]) -> None:
+    """A fresh ``uuid`` unless the provider gave one (made only then: ``setdefault`` would make one every time)."""
+    if "uuid" not in item:
+        item["uuid"] = str(uuid.uuid4())

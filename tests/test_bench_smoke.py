@@ -162,15 +162,18 @@ def test_start_up_is_the_median_of_repeated_server_starts_and_the_report_shows_e
     assert "runs: " + ", ".join(f"{s:.2f}" for s in runs) in text
 
 
-def test_the_echo_served_by_gunicorn_answers_every_call_and_the_report_names_it(tmp_path):
-    """The HTTP ceiling must measure an echo that works: every call answered 200, each worker seen."""
+@pytest.mark.parametrize(("keep_alive", "connections"), [(False, "new per call"), (True, "keep-alive")])
+def test_the_echo_served_by_gunicorn_answers_every_call_and_the_report_names_it(tmp_path, keep_alive, connections):
+    """The HTTP ceiling must measure an echo that works: every call answered 200, on new or kept connections."""
     with http_load.echo_server(tmp_path) as server:
         assert http_load.wait_for_workers(server, workers=2) >= 0
-        load = http_load.run_load(server, "/echo", patient_view(10, today=TODAY), BenchIssuer(), requests=8, processes=1, threads=2, keep_alive=False)
+        load = http_load.run_load(
+            server, "/echo", patient_view(10, today=TODAY), BenchIssuer(), requests=8, processes=1, threads=2, keep_alive=keep_alive
+        )
     assert (load.requests, load.errors) == (8, 0)
     row = {**load.as_json(), "served": "bare Flask echo"}
     text = report.terminal({"date": report.now(), "machine": report.machine(), "http": {"setup": "smoke", "loads": {"echo": row}}})
-    assert "bare Flask echo, 2 x new per call" in text
+    assert f"bare Flask echo, 2 x {connections}" in text
 
 
 @pytest.mark.parametrize(("rate", "p99", "met"), [(230.0, 70.0, False), (520.0, 140.0, False), (520.0, 90.0, True)])

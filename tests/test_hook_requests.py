@@ -10,6 +10,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cds_hooks import card_output
 from cds_hooks.response_model import validate_cards
 from cds_hooks.runtime import EXTENSION_KEY
 from cds_hooks.store import StoreUnavailable
@@ -88,6 +89,21 @@ def test_order_sign_cards_get_uuids_and_selection_behavior_the_provider_left_out
     uuids = {card["uuid"] for card in cards} | {s["uuid"] for card in cards for s in card["suggestions"]}
     assert len(uuids) == 4
     assert all(card["selectionBehavior"] == "any" for card in cards)
+
+
+def test_uuids_a_provider_gives_are_kept_and_only_missing_ones_are_made():
+    """Feedback names a card by the uuid the provider chose, so the service must never replace it."""
+    source = {"label": "Test", "topic": {"code": "t", "system": "https://example.org", "display": "T"}}
+    given_card = {"uuid": "card-1", "summary": "Given", "indicator": "info", "source": source,
+                  "suggestions": [{"label": "Keep", "uuid": "suggestion-1"}, {"label": "New"}]}  # fmt: skip
+    bare_card = {"summary": "Bare", "indicator": "info", "source": source}
+
+    cards = card_output.hook_response([given_card, bare_card])["cards"]
+
+    assert cards[0]["uuid"] == "card-1"
+    assert cards[0]["suggestions"][0]["uuid"] == "suggestion-1"
+    made = {cards[0]["suggestions"][1]["uuid"], cards[1]["uuid"]}
+    assert len(made) == 2 and not made & {"card-1", "suggestion-1"}
 
 
 def test_issued_cards_are_recorded_so_feedback_on_them_is_accepted(client):
