@@ -56,7 +56,7 @@ from fhirpathpy.engine.invocations.constants import constants, systemtime
 from fhirpathpy.engine.nodes import FP_DateTime, FP_Time, FP_Type, ResourceNode
 from fhirpathpy.engine.util import get_data, process_user_invocation_table
 
-from fhir_content.fhirpath_native import MemberAccess, distinct, equal, one
+from fhir_content.fhirpath_native import MemberAccess, distinct, equal, make_node, one
 
 # fhirpathpy.engine re-exports the evaluator table under the module's name, so import the module itself.
 _evaluators = importlib.import_module("fhirpathpy.engine.evaluators")
@@ -216,7 +216,7 @@ class FHIRPathCompiler:
                 return []
             if resource_type:
                 try:
-                    return [ResourceNode.create_node(x, key) for x in data if x["resourceType"] == key]
+                    return [make_node(x, key) for x in data if x["resourceType"] == key]
                 except TypeError:
                     pass
             return member(data) if member is not None else list(reduce(fallback, data, []))
@@ -317,7 +317,20 @@ class FHIRPathCompiler:
     _MembershipExpression = _TypeExpression = _operator
 
     def _UnionExpression(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
-        return self._infix("|", node["children"])
+        """``a | b | c``: one step for the whole chain (:func:`_union`), or one value if all are literals."""
+        if self._invocation("|") is not invocation_registry.get("|"):
+            return self._infix("|", node["children"])  # a user function named "|"
+        operands = _union_operands(node)
+        union = _union([self._node(operand) for operand in operands])
+        if all(_is_literal(operand) for operand in operands):  # 'refuted' | 'entered-in-error'
+            values = union({_MEMO: {}}, [])  # strings, numbers, booleans: immutable, the same every time
+
+            def literals(ctx: Context, data: Any) -> list:
+                ctx["$this"] = data  # as the union would leave it
+                return list(values)
+
+            return literals
+        return union
 
     # -- native fast paths (fhirpathpy's results, see fhir_content.fhirpath_native) ---------
 
@@ -608,12 +621,45 @@ def _operands(ctx: Context, data: Any, left: Step, right: Step) -> tuple[list, l
     return a, right(ctx, data)
 
 
-def _union(left: Step, right: Step) -> Step:
-    """``a | b``: fhirpathpy's ``union_op`` (``distinct`` of both), with de-duplication keys remembered."""
+def _union_operands(node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The operands of a chain of ``|`` in order: ``a | b | c`` parses as ``(a | b) | c``."""
+    left, right = node["children"]
+    return (_union_operands(left) if left.get("type") == "UnionExpression" else [left]) + [right]
+
+
+#: Item types for which one ``distinct`` of a whole ``|`` chain equals fhirpathpy's one per ``|`` (see _union).
+_UNION_AT_ONCE = frozenset({dict, str, ResourceNode})
+
+
+def _union(operands: list[Step]) -> Step:
+    """``a | b | c``: fhirpathpy's ``union_op`` once per ``|`` (``distinct`` of both sides), with keys remembered.
+
+    Each operand is evaluated on the input with ``$this`` set to it, in
+    order, as the nested unions do. When every item of every operand is a
+    ``dict``, or every one a string, or every one a node, one ``distinct`` of
+    them all gives what the ``distinct`` per ``|`` gives: the keys are the
+    same however the items are grouped, the first position of a key and the
+    last item holding it are the same, and nodes come out re-made without a
+    path either way. A chain of eight ``resourcesIn`` then de-duplicates once
+    instead of seven times over a growing list. Mixed items (a node beside a
+    string is keyed by identity, and a ``distinct`` re-makes nodes) take
+    fhirpathpy's steps.
+    """
 
     def union(ctx: Context, data: Any) -> list:
-        a, b = _operands(ctx, data, left, right)
-        return distinct(a + b, ctx[_MEMO])
+        parts = []
+        for operand in operands:
+            ctx["$this"] = data
+            parts.append(operand(ctx, data))
+        memo = ctx[_MEMO]
+        items = [item for part in parts for item in part]
+        kinds = {type(item) for item in items}
+        if len(kinds) <= 1 and kinds <= _UNION_AT_ONCE:
+            return distinct(items, memo)
+        result = parts[0]
+        for part in parts[1:]:
+            result = distinct(result + part, memo)
+        return result
 
     return union
 
@@ -637,7 +683,6 @@ def _equality(negate: bool) -> Callable[[Step, Step], Step]:
 
 
 _NATIVE_OPERATORS: dict[str, Callable[[Step, Step], Step]] = {
-    "|": _union,
     "=": _equality(False),
     "!=": _equality(True),
 }

@@ -198,6 +198,13 @@ FAST_PATHS = [
     "telecom.where(system = 'phone').select(value | system)", "(%dup | %dup).id",
     "name.where(true).given.first().startsWith(given.first())", "name.exists(true) and given.exists()",
     "name.select(given).where($this = 'A.').exists().toString().length()",
+    # a chain of | is one step; all its items dicts, strings or nodes: one distinct; mixed: one per |; all literals: one value
+    "%dup | %dup | %dup", "%dup | %dup | %dup | %nodes", "%nodes | 'Ada' | %nodes", "name.given | name.family | 'King'",
+    "%dup | %nodes | %dup", "%nodes | %nodes | %nodes", "(%dup | %dup) | (%dup | %dup)", "%xs | 1 | 2.0 | 1.0",
+    "%mixed | %mixed | 'a'", "'a' | 'b' | 'a'", "('b' | 'a') | 'b'", "true | false | true", "1 | 2 | 1",
+    "name.where(given.intersect('Ada' | 'A.' | 'Ada').exists()).count()", "name.select('x' | 'y' | 'x').count()",
+    "name.select(('a' | 'b').count().toString() & $this.given.first())", "name.given.where(($this | 'x' | 'y').count() > 2)",
+    "telecom.where(system = 'phone').value | telecom.system | {} | name.given",
     "'abc'.substring('x')", "'abc'.substring(1.5)", "'abc'.substring(1.0)", "(1 | 2).take(true)", "'abc'.substring(-1)",
     "name.given.join(1)", "'a'.upper().replace('A', 'b').startsWith(true)",
     # worked out once per day (today() and literals only), then remembered:
