@@ -53,10 +53,10 @@ from fhirpathpy.engine import check_boolean_param, check_integer_param, check_nu
 from fhirpathpy.engine import util
 from fhirpathpy.engine.invocations import invocation_registry
 from fhirpathpy.engine.invocations.constants import constants, systemtime
-from fhirpathpy.engine.nodes import FP_DateTime, FP_Time, FP_Type, ResourceNode
+from fhirpathpy.engine.nodes import FP_DateTime, FP_Time, FP_Type, ResourceNode, TypeInfo
 from fhirpathpy.engine.util import get_data, process_user_invocation_table
 
-from fhir_content.fhirpath_native import MemberAccess, distinct, equal, make_node, one
+from fhir_content.fhirpath_native import PATH_CACHE_LIMIT, MemberAccess, distinct, equal, make_node, one
 
 # fhirpathpy.engine re-exports the evaluator table under the module's name, so import the module itself.
 _evaluators = importlib.import_module("fhirpathpy.engine.evaluators")
@@ -429,11 +429,17 @@ class FHIRPathCompiler:
 
     def _infix(self, name: str, operands: list[Mapping[str, Any]]) -> Step:
         invocation = self._invocation(name)
-        if invocation is invocation_registry.get(name) and name in _NATIVE_OPERATORS:
+        own = invocation is invocation_registry.get(name)
+        if own and name in _NATIVE_OPERATORS:
             return _NATIVE_OPERATORS[name](*(self._node(operand) for operand in operands))
+        if own and name in _TYPE_TESTS:
+            return _type_test(name == "asOp", self._node(operands[0]), type_specifier(None, None, operands[1]))
         fn = invocation["fn"]
         nullable = "nullable" in invocation
-        if invocation["arity"][2] == ["Any", "Any"]:
+        kinds = invocation["arity"][2]
+        if kinds[0] == kinds[1] and _is_value_kind(kinds[0]):
+            return self._single_values(fn, kinds[0], nullable, operands)
+        if kinds == ["Any", "Any"]:
             left, right = (self._node(operand) for operand in operands)
 
             def any_operands(ctx: Context, data: Any) -> list:
@@ -495,31 +501,42 @@ class FHIRPathCompiler:
                 return step(ctx, parent)
 
             return any_value
-        single = kind[0] if isinstance(kind, list) else kind
-        check = _PARAM_CHECKS.get(single)
-        if check is None:
-            raise FHIRPathCompileError(f"arguments of type {single} are not supported")
-        if literal:  # 'text', 10 or true: checked once here (a literal of the wrong type still fails when run)
-            try:
-                constant = check(step({}, None)[0])
-            except Exception:  # noqa: BLE001 - fhirpathpy raises plain Exceptions; left to fail at run time
-                pass
-            else:
+        operand = _SingleValue.of(kind, step, literal)
+        if operand.step is None:
+            constant = operand.constant
 
-                def literal_value(ctx: Context, parent: Any) -> Any:
-                    ctx["$this"] = parent
-                    return constant
+            def literal_value(ctx: Context, parent: Any) -> Any:
+                ctx["$this"] = parent
+                return constant
 
-                return literal_value
+            return literal_value
 
         def value(ctx: Context, parent: Any) -> Any:
             ctx["$this"] = parent
-            result = step(ctx, parent)
-            if len(result) > 1:
-                raise ValueError(f"Unexpected collection{json.dumps(result)}; expected singleton of type {single}")
-            return check(result[0]) if result else []
+            return operand.read(step(ctx, parent))
 
         return value
+
+    def _single_values(self, fn: Callable[..., Any], kind: Any, nullable: bool, operands: list[Mapping[str, Any]]) -> Step:
+        """An operator on two single values of one type (``&``, ``and``, ``*``...): both arguments read in one step.
+
+        What fhirpathpy's operator does with two value parameters, in its
+        order: each operand evaluated on the input with ``$this`` set to it,
+        checked to be at most one value of the type, then the function called.
+        """
+        left, right = (_SingleValue.of(kind, self._node(operand), _is_literal(operand)) for operand in operands)
+        left_step, right_step = left.step, right.step
+
+        def run(ctx: Context, data: Any) -> list:
+            ctx["$this"] = data
+            a = left.constant if left_step is None else left.read(left_step(ctx, data))
+            ctx["$this"] = data
+            b = right.constant if right_step is None else right.read(right_step(ctx, data))
+            if nullable and (_nullable(a) or _nullable(b)):
+                return []
+            return one(fn(ctx, a, b))
+
+        return run
 
 
 # -- date arithmetic on today() alone ----------------------------------------------------
@@ -571,6 +588,88 @@ def _per_day(step: Step) -> Step:
         if entry is None or entry[0] != day:
             entry = remembered["day"] = (day, step(ctx, data))
         return list(entry[1])
+
+    return run
+
+
+class _SingleValue:
+    """One argument of a declared value type (``String``, ``Boolean``...): fhirpathpy's check of it, decided at load.
+
+    ``step`` is ``None`` for a literal of the right type, checked once here
+    (``constant``); a literal of the wrong type keeps its step and still
+    fails when run, as in fhirpathpy.
+    """
+
+    __slots__ = ("step", "constant", "_check", "_single")
+
+    def __init__(self, step: Step | None, constant: Any, check: Callable[[Any], Any], single: str):
+        self.step = step
+        self.constant = constant
+        self._check = check
+        self._single = single
+
+    @classmethod
+    def of(cls, kind: Any, step: Step, literal: bool) -> _SingleValue:
+        single = kind[0] if isinstance(kind, list) else kind
+        check = _PARAM_CHECKS.get(single)
+        if check is None:
+            raise FHIRPathCompileError(f"arguments of type {single} are not supported")
+        if literal:  # 'text', 10 or true
+            try:
+                return cls(None, check(step({}, None)[0]), check, single)
+            except Exception:  # noqa: BLE001 - fhirpathpy raises plain Exceptions; left to fail at run time
+                pass
+        return cls(step, None, check, single)
+
+    def read(self, result: list) -> Any:
+        """The checked value of an evaluated argument, ``[]`` when empty (fhirpathpy's ``make_param``)."""
+        if len(result) > 1:
+            raise ValueError(f"Unexpected collection{json.dumps(result)}; expected singleton of type {self._single}")
+        return self._check(result[0]) if result else []
+
+
+def _is_value_kind(kind: Any) -> bool:
+    single = kind[0] if isinstance(kind, list) else kind
+    return single in _PARAM_CHECKS
+
+
+#: The type-test operators (``is``, ``as``), by fhirpathpy's name for them.
+_TYPE_TESTS = frozenset({"isOp", "asOp"})
+
+
+def _type_test(is_as: bool, operand: Step, type_info: TypeInfo) -> Step:
+    """``x is T`` / ``x as T``: fhirpathpy's ``is_fn`` / ``as_fn``, with each answer remembered by the item's type.
+
+    fhirpathpy works out the type of the item anew on every test (a regular
+    expression on a node's path, then a walk of the model's type hierarchy).
+    The answer depends only on the node's path, or for a plain value on its
+    Python type, and on ``T``: it is remembered per step, for as many
+    distinct types as :data:`~fhir_content.fhirpath_native.PATH_CACHE_LIMIT` (paths can come from request
+    data). Failures are not remembered; they are raised every time, as there.
+    """
+    answers: dict[tuple[bool, Any], bool] = {}
+    operator = "as" if is_as else "is"
+
+    def matches(item: Any) -> bool:
+        key = (True, item.path) if type(item) is ResourceNode else (False, type(item))
+        known = answers.get(key)
+        if known is None:
+            known = TypeInfo.from_value(item).is_(type_info)
+            if len(answers) < PATH_CACHE_LIMIT:
+                answers[key] = known
+        return known
+
+    def run(ctx: Context, data: Any) -> list:
+        ctx["$this"] = data
+        items = operand(ctx, data)
+        TypeInfo.model = ctx.get("model")  # as fhirpathpy sets it, for the functions after this one
+        if not items:
+            return []
+        if len(items) > 1:
+            raise ValueError(f"Expected singleton on left side of '{operator}', got {items}")
+        if is_as:
+            return items if matches(items[0]) else []
+        return [matches(items[0])]
 
     return run
 

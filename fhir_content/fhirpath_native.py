@@ -44,7 +44,7 @@ Reducer = Callable[[list, Any], list]
 _SIMPLE = (str, bool, int)  # compared by Python equality exactly as fhirpathpy's equality ends up comparing them
 _QUANTITY_PATHS = ("Quantity", "System.Quantity")  # nodes fhirpathpy's equality turns into FP_Quantity
 _BY_ID = object()  # tags the key of a dict keyed by its unique ``id`` (see _keys)
-_PATH_CACHE_LIMIT = 512  # parent paths come from resource types in request data: bound what is remembered
+PATH_CACHE_LIMIT = 512  # parent paths come from resource types in request data: bound what is remembered
 
 
 _new = object.__new__
@@ -142,7 +142,7 @@ class MemberAccess:
             if key == "extension":
                 child = "Extension"
             fields = ((key, self._underscore, path2type.get(child, child)),)
-        if len(self._fields) < _PATH_CACHE_LIMIT:
+        if len(self._fields) < PATH_CACHE_LIMIT:
             self._fields[parent_path] = fields
         return fields
 

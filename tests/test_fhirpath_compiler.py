@@ -205,6 +205,14 @@ FAST_PATHS = [
     "name.where(given.intersect('Ada' | 'A.' | 'Ada').exists()).count()", "name.select('x' | 'y' | 'x').count()",
     "name.select(('a' | 'b').count().toString() & $this.given.first())", "name.given.where(($this | 'x' | 'y').count() > 2)",
     "telecom.where(system = 'phone').value | telecom.system | {} | name.given",
+    # is / as with the answer remembered per type; operators on two single values read in one step
+    "%mixed.where($this is Integer)", "%mixed.select($this is Boolean)", "%mixed.select($this is Decimal)",
+    "%nodes.where($this is string).count()", "name.given.first() as string", "(1 | 2) as Integer", "{} as Integer",
+    "id is FHIR.string", "%dup.where($this is Observation).count()", "%dup.select($this as Observation).id",
+    "(value as Quantity).value", "value as Period", "%mixed.select($this as String)", "name.select($this is HumanName)",
+    "'a' & {}", "{} & {}", "(1 | 2) & 'a'", "name.given & 'x'", "name.given.first() & '-' & name.family.first()",
+    "true and {}", "{} or false", "1 and true", "{} implies {}", "false xor {}", "2 * 3", "{} * 2", "5 div 0",
+    "5 mod 2", "1.5 / 0.5", "name.where(given.first() = 'Ada' and family.exists()).count()",
     "'abc'.substring('x')", "'abc'.substring(1.5)", "'abc'.substring(1.0)", "(1 | 2).take(true)", "'abc'.substring(-1)",
     "name.given.join(1)", "'a'.upper().replace('A', 'b').startsWith(true)",
     # worked out once per day (today() and literals only), then remembered:
