@@ -124,6 +124,19 @@ def test_no_cards_is_an_empty_array(make_app):
     assert response.json == {"cards": []}
 
 
+def test_an_answer_is_compact_sorted_json_and_keeps_non_ascii_text_exact(make_app):
+    """Cards in any language reach the EHR unchanged: UTF-8 text, keys in one order, parseable by any JSON client."""
+    card = {"uuid": "u1", "summary": "Edema óseo ≥ 2 cm — ver 🦴", "indicator": "info", "source": {"label": "Prueba"}}
+    client = make_app(providers=[CannedProvider([card])]).test_client()
+
+    response = client.post("/cds-services/canned", json=patient_view())
+
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    expected = json.dumps({"cards": [card]}, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+    assert response.get_data() == expected.encode("utf-8")
+    assert response.json["cards"][0]["summary"] == card["summary"]
+
+
 # --- what the service repairs or refuses in a provider's output ---------------------
 
 
