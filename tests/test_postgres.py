@@ -6,18 +6,22 @@ parametrised database fixtures in conftest.py; these are the extra cases.
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.pool import NullPool
 
 from cds_hooks.settings import Settings
-from cds_hooks.store import Store
+from cds_hooks.store import Store, StoreUnavailable
 from support.store_auth import create_postgres_schema, drop_postgres_schema
 
 pytestmark = pytest.mark.postgres
@@ -67,9 +71,6 @@ def test_ci_fails_rather_than_skips_when_postgres_is_unreachable(postgres_base_u
 
 def test_a_healthy_pooled_connection_is_reused_and_a_closed_one_is_replaced(fresh_postgres_url):
     """The checkout liveness check (cds_hooks/store/engine.py) must not reconnect on every call, nor hand out a dead connection."""
-    from sqlalchemy import text
-    from sqlalchemy.pool import NullPool
-
     from cds_hooks.store.engine import create_store_engine
 
     engine = create_store_engine(fresh_postgres_url)
@@ -79,19 +80,98 @@ def test_a_healthy_pooled_connection_is_reused_and_a_closed_one_is_replaced(fres
             first = connection.execute(backend_pid).scalar_one()
         with engine.connect() as connection:
             assert connection.execute(backend_pid).scalar_one() == first  # reused: no reconnect per checkout
-        outsider = create_engine(fresh_postgres_url, poolclass=NullPool)
-        with outsider.connect() as other:
-            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
-            # pg_terminate_backend only signals: wait until the backend has left pg_stat_activity (a fresh
-            # snapshot each time, hence the commit), then a moment for its process to exit and close the socket.
-            alive = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
-            deadline = time.monotonic() + 10
-            while other.execute(alive, {"pid": first}).scalar_one() and time.monotonic() < deadline:
-                other.commit()
-                time.sleep(0.01)
-        time.sleep(0.2)
-        outsider.dispose()
+        terminate_backend(fresh_postgres_url, first)
         with engine.connect() as connection:
             assert connection.execute(backend_pid).scalar_one() != first  # the killed one was not handed out
     finally:
         engine.dispose()
+
+
+def terminate_backend(url: str, pid: int) -> None:
+    """Kill one server process, as a restart or an idle timeout would, and wait until its socket is closed."""
+    outsider = create_engine(url, poolclass=NullPool)
+    with outsider.connect() as other:
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        # pg_terminate_backend only signals: wait until the backend has left pg_stat_activity (a fresh
+        # snapshot each time, hence the commit), then a moment for its process to exit and close the socket.
+        assert wait_until_gone(other, pid)
+    time.sleep(0.2)
+    outsider.dispose()
+
+
+def wait_until_gone(connection, pid: int, seconds: float = 10) -> bool:
+    alive = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+    deadline = time.monotonic() + seconds
+    while connection.execute(alive, {"pid": pid}).scalar_one():
+        if time.monotonic() > deadline:
+            return False
+        connection.commit()
+        time.sleep(0.01)
+    return True
+
+
+# -- the connection each thread keeps for a hook call's statements (cds_hooks/store/thread_connections.py) --
+
+
+@pytest.fixture
+def migrated_store(fresh_postgres_url, tmp_path):
+    store = Store.from_settings(Settings(database_url=fresh_postgres_url, instance_dir=str(tmp_path)))
+    store.migrate()
+    yield store
+    store.close()
+
+
+def hook_backend(store: Store) -> int:
+    """The server process behind this thread's hook-call connection."""
+    with store._driver_cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def claim(store: Store) -> bool:
+    return store.claim_jti("https://ehr.example.org", os.urandom(8).hex(), datetime.now(UTC) + timedelta(minutes=5))
+
+
+def test_a_thread_keeps_its_connection_between_calls_and_replaces_one_the_server_dropped(migrated_store, fresh_postgres_url):
+    first = hook_backend(migrated_store)
+    assert claim(migrated_store) and hook_backend(migrated_store) == first  # no new connection per call
+
+    terminate_backend(fresh_postgres_url, first)
+
+    assert claim(migrated_store)  # not a 503: the dropped connection is noticed before the statement
+    assert hook_backend(migrated_store) != first
+
+
+def test_a_connection_whose_statement_failed_is_not_used_again(migrated_store):
+    first = hook_backend(migrated_store)
+    with pytest.raises(StoreUnavailable), migrated_store._driver_cursor() as cursor:
+        cursor.execute("SELECT * FROM no_such_table")
+    assert hook_backend(migrated_store) != first
+    assert claim(migrated_store)
+
+
+def test_a_threads_connection_is_closed_when_the_thread_ends(migrated_store, fresh_postgres_url):
+    backends = []
+    worker = threading.Thread(target=lambda: (claim(migrated_store), backends.append(hook_backend(migrated_store))))
+    worker.start()
+    worker.join()
+    del worker
+    gc.collect()
+    observer = create_engine(fresh_postgres_url, poolclass=NullPool)
+    with observer.connect() as connection:
+        assert wait_until_gone(connection, backends[0])
+    observer.dispose()
+
+
+def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents_working(migrated_store):
+    parents = hook_backend(migrated_store)
+    child = os.fork()
+    if child == 0:  # the child: a gunicorn worker forked after the app was used
+        try:
+            ok = hook_backend(migrated_store) != parents and claim(migrated_store)
+        except BaseException:  # noqa: BLE001 - report through the exit code, never into the parent's test
+            ok = False
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert hook_backend(migrated_store) == parents and claim(migrated_store)

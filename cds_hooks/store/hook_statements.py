@@ -4,8 +4,8 @@ Both run on every call, so each is as few round trips, and as little Python,
 as the backend allows.
 
 PostgreSQL: each is **one autocommitted statement**, atomic by itself, run on
-psycopg's cursor of a pooled connection (:meth:`Store._driver_cursor`)
-rather than through SQLAlchemy's execution layer, which cost as much client
+psycopg's cursor of the connection the calling thread keeps for them
+(:mod:`.thread_connections`) rather than through SQLAlchemy's execution layer, which cost as much client
 CPU as the statements themselves (claim and record of two cards, medians of
 1,500: 0.64 -> 0.34 ms). The record is a single statement whose common table
 expressions find which of the candidate cards were overridden with the same

@@ -37,6 +37,7 @@ from cds_hooks.store.hook_statements import (
 )
 from cds_hooks.store.patient_hash import PatientHasher
 from cds_hooks.store.records import CardOutcomeCount, FeedbackItem, OverrideReasonCount
+from cds_hooks.store.thread_connections import ThreadConnections
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class Store:
         self._next_purge = 0.0
         self._purge_lock = threading.Lock()
         self._on_postgresql = engine.dialect.name == "postgresql"
+        self._thread_connections = ThreadConnections(engine)
         dbapi = engine.dialect.loaded_dbapi
         # The driver's counterparts of _UNAVAILABLE, for statements run on its own cursor (_driver_cursor).
         self._driver_unavailable = (dbapi.OperationalError, dbapi.InterfaceError, dbapi.ProgrammingError)
@@ -78,7 +80,8 @@ class Store:
         )
 
     def close(self) -> None:
-        """Close pooled connections (CLI commands and tests; the server keeps its pool)."""
+        """Close pooled and kept connections (CLI commands and tests; the server keeps its pool)."""
+        self._thread_connections.close()
         self.engine.dispose()
 
     # -- schema -----------------------------------------------------------------
@@ -287,27 +290,20 @@ class Store:
 
     @contextmanager
     def _driver_cursor(self) -> Iterator[Any]:
-        """PostgreSQL: psycopg's own cursor on a pooled connection, for a hook call's statements.
+        """PostgreSQL: psycopg's own cursor on this thread's kept connection, for a hook call's statements.
 
         The connection is in autocommit (:func:`.create_store_engine`) and each
         statement is atomic by itself (:mod:`.hook_statements`), so there is
-        no ``BEGIN`` or ``COMMIT``, and no SQLAlchemy execution layer: the pool
-        still checks the connection out (with its liveness check) and takes it
-        back. A connection that fails is discarded, not pooled again; the
-        driver's errors are :class:`StoreUnavailable` as SQLAlchemy's are.
+        no ``BEGIN`` or ``COMMIT``, and no SQLAlchemy execution layer; the
+        connection is checked before each use and replaced when it failed
+        (:mod:`.thread_connections`). The driver's errors are
+        :class:`StoreUnavailable` as SQLAlchemy's are.
         """
         try:
-            pooled = self.engine.raw_connection()  # a failed connect raises the driver's error, unwrapped
+            with self._thread_connections.cursor() as cursor:
+                yield cursor
         except (*_UNAVAILABLE, *self._driver_unavailable) as exc:
             raise _unavailable(exc) from exc
-        try:
-            with pooled.driver_connection.cursor() as cursor:
-                yield cursor
-        except self._driver_unavailable as exc:
-            pooled.invalidate()
-            raise _unavailable(exc) from exc
-        finally:
-            pooled.close()
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
