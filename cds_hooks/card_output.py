@@ -29,7 +29,7 @@ def hook_response(cards: Any) -> dict[str, Any]:
         raise InvalidCards(f"evaluate() must return a list of cards, not {type(cards).__name__}")
     body = {"cards": [_complete_card(card) for card in (prune(card) for card in cards) if card is not None]}
     try:
-        validate_cards(body)
+        validate_cards(body, pruned=True)
     except ValidationError as exc:
         field, message = first_problem(exc)
         raise InvalidCards(f"invalid card output at {field}: {message}") from None
@@ -39,17 +39,26 @@ def hook_response(cards: Any) -> dict[str, Any]:
 def prune(value: Any) -> Any:
     """A copy of JSON-like ``value`` without ``None``, ``""``, ``[]`` or ``{}`` at any depth.
 
-    Returns ``None`` when nothing is left.
+    Returns ``None`` when nothing is left. Run on every answer, so a leaf
+    (most of a card is strings) is judged in the loop, without a call of its own.
     """
     if isinstance(value, dict):
-        kept = {key: item for key, item in ((k, prune(v)) for k, v in value.items()) if item is not None}
+        kept = {}
+        for key, item in value.items():
+            if isinstance(item, dict | list):
+                item = prune(item)
+            if item is not None and item != "":
+                kept[key] = item
         return kept or None
     if isinstance(value, list):
-        kept_items = [item for item in (prune(v) for v in value) if item is not None]
+        kept_items = []
+        for item in value:
+            if isinstance(item, dict | list):
+                item = prune(item)
+            if item is not None and item != "":
+                kept_items.append(item)
         return kept_items or None
-    if value is None or value == "":
-        return None
-    return value
+    return None if value is None or value == "" else value
 
 
 def _complete_card(card: Any) -> Any:

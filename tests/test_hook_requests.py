@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cds_hooks import card_output
-from cds_hooks.response_model import validate_cards
+from cds_hooks.response_model import ValidationError, first_problem, validate_cards
 from cds_hooks.runtime import EXTENSION_KEY
 from cds_hooks.store import StoreUnavailable
 from cds_hooks.strict_json import MAX_NESTING, InvalidJson, parse_json
@@ -138,6 +138,46 @@ def test_an_answer_is_compact_sorted_json_and_keeps_non_ascii_text_exact(make_ap
 
 
 # --- what the service repairs or refuses in a provider's output ---------------------
+
+
+def _reference_prune(value):
+    """What prune means, written plainly: the same value with every null and empty value gone, or None."""
+    if isinstance(value, dict):
+        kept = {k: v for k, v in ((k, _reference_prune(v)) for k, v in value.items()) if v is not None}
+        return kept or None
+    if isinstance(value, list):
+        kept = [v for v in map(_reference_prune, value) if v is not None]
+        return kept or None
+    return None if value is None or value == "" else value
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.sampled_from(["", "x", "0"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, max_size=3),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES)
+def test_prune_removes_every_null_and_empty_value_and_nothing_else(value):
+    assert card_output.prune(value) == _reference_prune(value)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"summary": "x" * 140}, "cards.0.summary"),
+        ({"indicator": "urgent"}, "cards.0.indicator"),
+        ({"source": {"label": "L", "url": "ftp://example.org"}}, "cards.0.source.url"),
+        ({"suggestions": [{"label": "S", "actions": [{"type": "create", "description": "d"}]}], "selectionBehavior": "any"}, "cards.0.suggestions.0.actions.0"),
+    ],
+)
+def test_a_pruned_answer_is_still_checked_for_everything_but_empty_values(change, field):
+    card = {"summary": "Fine", "indicator": "info", "source": {"label": "L"}, **change}
+    with pytest.raises(ValidationError) as caught:
+        validate_cards({"cards": [card]}, pruned=True)
+    assert first_problem(caught.value)[0] == field
 
 
 def test_empty_values_in_provider_cards_are_pruned(make_app):
