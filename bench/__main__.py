@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import http_load, report, startup
+from bench import http_load, instructions, report, startup
 from bench.inprocess import in_process_bench
 from bench.stats import cpu_speed_ms, growth_exponent
 from bench.tokens import BenchIssuer
@@ -24,6 +24,8 @@ RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 #: The chart size of the throughput test.
 LOAD_CHART_SIZE = 10
 LOAD_PATH = "/cds-services/bme-patient-view"
+#: The workloads whose instructions are counted: the throughput test's chart and the engine target's.
+COUNTED_WORKLOADS = (f"patient-view N={LOAD_CHART_SIZE}", "patient-view N=100")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -32,9 +34,12 @@ def main(argv: list[str] | None = None) -> None:
     results: dict[str, Any] = {"date": report.now(), "machine": report.machine(), "quick": args.quick}
     with tempfile.TemporaryDirectory(prefix="bme-cds-bench-") as tmp:
         workdir = Path(tmp)
+        database_url = args.database_url or f"sqlite:///{workdir / 'in-process.sqlite3'}"
         if not args.skip_in_process:
-            results["in_process"], results["in_process_database"] = _in_process(workdir, args, iterations)
+            results["in_process"], results["in_process_database"] = _in_process(database_url, workdir, args, iterations)
             results["scaling"] = _scaling(results["in_process"])
+        if not args.skip_instructions:
+            results["instructions"] = _instructions(database_url, args)
         if not args.skip_http:
             results["http"] = _over_http(workdir, args)
     results["machine"]["cpu_speed_ms_at_end"] = round(cpu_speed_ms(), 1)
@@ -60,13 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, default=4, help="connections (threads) per load generator process")
     parser.add_argument("--skip-in-process", action="store_true")
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--skip-instructions", action="store_true", help="leave out the instruction counts (valgrind)")
     parser.add_argument("--markdown", action="store_true", help="also print the tables as Markdown")
     parser.add_argument("--output", type=Path, default=RESULTS)
     return parser
 
 
-def _in_process(workdir: Path, args: argparse.Namespace, iterations: int) -> tuple[list[dict[str, Any]], str]:
-    database_url = args.database_url or f"sqlite:///{workdir / 'in-process.sqlite3'}"
+def _in_process(database_url: str, workdir: Path, args: argparse.Namespace, iterations: int) -> tuple[list[dict[str, Any]], str]:
     rows = []
     with in_process_bench(workdir, database_url) as bench:
         for workload in standard_workloads(quick=args.quick):
@@ -76,6 +81,17 @@ def _in_process(workdir: Path, args: argparse.Namespace, iterations: int) -> tup
             rows.append(result.as_json())
             print(f"  measured {workload.name}", flush=True)
     return rows, database_url.partition(":")[0]
+
+
+def _instructions(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Instructions per call under callgrind, or why there are none (valgrind missing is not an error here)."""
+    if not instructions.available():
+        print("  instruction counts left out: valgrind is not installed (Debian: apt-get install valgrind)", flush=True)
+        return {"skipped": "valgrind not installed"}
+    calls, warmup = (10, 5) if args.quick else (30, 10)
+    rows = instructions.count(COUNTED_WORKLOADS, database_url, calls, warmup, quick=args.quick)
+    print("  counted instructions", flush=True)
+    return {"database": database_url.partition(":")[0], "rows": rows}
 
 
 def _scaling(rows: list[dict[str, Any]]) -> dict[str, Any]:

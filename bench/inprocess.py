@@ -121,8 +121,18 @@ class InProcessBench:
 
     def run(self, workload: Workload, iterations: int, warmup: int) -> InProcessResult:
         """Time the engine, the hook call (auth on, then off) and the echo for one workload."""
-        body = workload.body
-        raw = json.dumps(body).encode("utf-8")
+        operations, cards = self.operations(workload, warmup + iterations)
+        samples = time_interleaved(operations, iterations, warmup)
+        return InProcessResult(workload.name, workload.size, cards, **{name: Summary.of(s) for name, s in samples.items()})
+
+    def operations(self, workload: Workload, calls: int) -> tuple[dict[str, Timed], int]:
+        """The measured operations of one workload, each good for ``calls`` calls, and how many cards it returns.
+
+        One checked call is made first (the workload must still return cards
+        exactly when it says it does). The timings and the instruction counts
+        (:mod:`bench.instructions`) measure these same operations.
+        """
+        raw = json.dumps(workload.body).encode("utf-8")
         path = f"/cds-services/{workload.service_id}"
         provider = self.provider_for(workload.service_id)
 
@@ -142,23 +152,18 @@ class InProcessBench:
             report_text.read.cache.clear()
             return fresh_call(i)
 
-        tokens = self.issuer.mint(BASE_URL + path, warmup + iterations + 1)
+        tokens = self.issuer.mint(BASE_URL + path, calls + 1)
         client = self.app.test_client()
         cards = _checked_call(client, path, raw, tokens.pop(), workload.fires)
         open_client = self.open_app.test_client()
-
-        samples = time_interleaved(
-            {
-                "engine": Timed(provider.evaluate, prepare=fresh_call),
-                "engine_unread": Timed(provider.evaluate, prepare=unread_call),
-                "hook": Timed(lambda i: _post(client, path, raw, tokens[i])),
-                "hook_no_auth": Timed(lambda _: _post(open_client, path, raw, None)),
-                "echo": Timed(lambda _: _post(self.echo, "/echo", raw, None)),
-            },
-            iterations,
-            warmup,
-        )
-        return InProcessResult(workload.name, workload.size, cards, **{name: Summary.of(s) for name, s in samples.items()})
+        operations = {
+            "engine": Timed(provider.evaluate, prepare=fresh_call),
+            "engine_unread": Timed(provider.evaluate, prepare=unread_call),
+            "hook": Timed(lambda i: _post(client, path, raw, tokens[i])),
+            "hook_no_auth": Timed(lambda _: _post(open_client, path, raw, None)),
+            "echo": Timed(lambda _: _post(self.echo, "/echo", raw, None)),
+        }
+        return operations, cards
 
 
 @contextlib.contextmanager

@@ -161,6 +161,25 @@ def _sections(results: dict[str, Any], table: Table) -> list[str]:
                 ],
             )
         )
+    counted = results.get("instructions", {})
+    if counted.get("rows"):
+        sections.append(
+            table(
+                f"Instructions per call (valgrind callgrind, in process, {counted['database']}; repeatable to 0.01 %, whatever the machine's speed)",
+                ["workload", "engine", "hook", "hook no-auth", "echo", "hook / echo", "token check share of hook"],
+                [
+                    [
+                        r["name"],
+                        *(_millions(r["instructions_per_call"][op]) for op in ("engine", "hook", "hook_no_auth", "echo")),
+                        f"{r['hook_to_echo']:.2f}x",
+                        f"{r['token_check_share'] * 100:.0f}%",
+                    ]
+                    for r in counted["rows"]
+                ],
+            )
+        )
+    elif counted.get("skipped"):
+        sections.append(f"Instructions per call: left out ({counted['skipped']}).")
     http = results.get("http", {})
     loads = http.get("loads")
     if loads:
@@ -219,6 +238,10 @@ def _sections(results: dict[str, Any], table: Table) -> list[str]:
 
 def _ms(value: float) -> str:
     return f"{value:.2f}"
+
+
+def _millions(instructions: float) -> str:
+    return f"{instructions / 1e6:.2f} M"
 
 
 def _seconds(runs: Sequence[float]) -> str:
