@@ -165,7 +165,7 @@ def _sections(results: dict[str, Any], table: Table) -> list[str]:
     if counted.get("rows"):
         sections.append(
             table(
-                f"Instructions per call (valgrind callgrind, in process, {counted['database']}; repeatable to 0.01 %, whatever the machine's speed)",
+                f"Instructions per call (valgrind callgrind, in process, {counted['database']}; repeatable to 0.02 %, whatever the machine's speed)",
                 ["workload", "engine", "hook", "hook no-auth", "echo", "hook / echo", "token check share of hook"],
                 [
                     [
