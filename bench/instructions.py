@@ -45,6 +45,7 @@ class CallgrindUnavailable(RuntimeError):
 
 
 def available() -> bool:
+    """Whether this machine can count (the benchmark reports the counts as left out when it cannot)."""
     return shutil.which(VALGRIND) is not None and shutil.which(CONTROL) is not None
 
 
