@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import jwt
-from flask import g, request
+from flask import request
 
 from cds_hooks import errors
 from cds_hooks.dev_keys import DEV_ALGORITHM, DEV_ISSUER, load_or_create_dev_key
 from cds_hooks.jwks import KeySource, RemoteJwks, StaticKeys, VerificationKey, check_jwks_url, parse_jwks
 from cds_hooks.runtime import current_runtime
 from cds_hooks.settings import Settings
-from cds_hooks.store import Store, StoreUnavailable
+from cds_hooks.store import JtiClaim, Store, StoreUnavailable
 from cds_hooks.urls import public_url_for_request
 
 log = logging.getLogger(__name__)
@@ -113,8 +113,18 @@ class Authenticator:
             max_token_bytes=settings.max_token_bytes,
         )
 
-    def verify(self, authorization_header: str | None, audience: str) -> dict[str, Any]:
-        """The verified claims of the bearer token, or raise a 401 (bad token) / 503 (replay check down)."""
+    def verify(self, authorization_header: str | None, audience: str) -> JtiClaim:
+        """Check the bearer token and record its ``jti``; raise a 401 (bad token, replay) / 503 (replay check down)."""
+        claim = self.verify_unclaimed(authorization_header, audience)
+        self.claim(claim)
+        return claim
+
+    def verify_unclaimed(self, authorization_header: str | None, audience: str) -> JtiClaim:
+        """Every check of :meth:`verify` but the replay check: the token's ``jti``, still to be :meth:`claim`-ed.
+
+        The caller must record it (here or with other rows of its own, as a
+        hook call does with its cards) before it answers or reaches outside.
+        """
         token = self._bearer_token(authorization_header)
         # One unverified parse gives both header and claims. Only when it fails is the header read on its own,
         # so a bad header is still refused for what is wrong with it before a bad payload is called malformed.
@@ -155,8 +165,8 @@ class Authenticator:
             raise _refuse("jti must be a non-empty string")
         if int(claims["exp"]) - int(claims["iat"]) > MAX_TOKEN_LIFETIME_SECONDS:
             raise _refuse(f"token lifetime (exp - iat) exceeds {MAX_TOKEN_LIFETIME_SECONDS} seconds")
-        self._claim(issuer.iss, jti, claims["exp"])
-        return claims
+        # Remember the jti for as long as the token could still be accepted (exp + leeway).
+        return JtiClaim(issuer.iss, jti, datetime.fromtimestamp(int(claims["exp"]) + self._leeway, UTC))
 
     def _bearer_token(self, authorization_header: str | None) -> str:
         if not authorization_header:
@@ -193,36 +203,53 @@ class Authenticator:
         except jwt.InvalidTokenError:
             raise _refuse("invalid token") from None
 
-    def _claim(self, iss: str, jti: str, exp: Any) -> None:
-        # Remember the jti for as long as the token could still be accepted (exp + leeway).
-        expires_at = datetime.fromtimestamp(int(exp) + self._leeway, UTC)
+    def claim(self, claim: JtiClaim) -> None:
+        """Record a verified token's ``jti``: 401 if it was used before, 503 if the database cannot be asked."""
         try:
-            fresh = self._store.claim_jti(iss, jti, expires_at)
+            fresh = self._store.claim_jti(claim)
         except StoreUnavailable:
-            raise errors.unavailable("cannot check the token for replay: the database is unavailable") from None
+            raise replay_check_unavailable() from None
         if not fresh:
-            raise _refuse("token already used (jti replay)")
+            raise replay_refused()
 
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def require_auth(view: F) -> F:
-    """Flask view decorator: verify the caller's bearer JWT (audience = the URL called) unless auth is off.
-
-    The verified claims are available to the view as ``flask.g.jwt_claims``.
-    """
+    """Flask view decorator: verify the caller's bearer JWT (audience = the URL called) unless auth is off."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        authenticator = current_runtime().authenticator
-        if authenticator.enabled:
-            if any(name in request.args for name in QUERY_TOKEN_PARAMETERS):
-                raise _refuse("tokens in the URL are refused; send 'Authorization: Bearer <JWT>'")
-            g.jwt_claims = authenticator.verify(request.headers.get("Authorization"), public_url_for_request())
+        claim = authenticate_unclaimed()
+        if claim is not None:
+            current_runtime().authenticator.claim(claim)
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def authenticate_unclaimed() -> JtiClaim | None:
+    """Check the caller's bearer JWT for the URL called, all but its replay check; ``None`` when auth is off.
+
+    The returned ``jti`` is not recorded yet: see :meth:`Authenticator.verify_unclaimed`.
+    """
+    authenticator = current_runtime().authenticator
+    if not authenticator.enabled:
+        return None
+    if any(name in request.args for name in QUERY_TOKEN_PARAMETERS):
+        raise _refuse("tokens in the URL are refused; send 'Authorization: Bearer <JWT>'")
+    return authenticator.verify_unclaimed(request.headers.get("Authorization"), public_url_for_request())
+
+
+def replay_refused() -> errors.ApiError:
+    """The 401 of a token whose ``jti`` was used before."""
+    return _refuse("token already used (jti replay)")
+
+
+def replay_check_unavailable() -> errors.ApiError:
+    """The 503 of a token whose ``jti`` cannot be checked: the call fails closed."""
+    return errors.unavailable("cannot check the token for replay: the database is unavailable")
 
 
 # -- issuer configuration -----------------------------------------------------------

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cds_hooks.runtime import current_runtime
-from cds_hooks.store import Store
+from cds_hooks.store import JtiClaim, Store
 
 SUPPRESSIBLE_INDICATOR = "info"
 _CODED_ELEMENTS = ("code", "medicationCodeableConcept")
@@ -48,13 +48,20 @@ def fingerprint(card: Mapping[str, Any]) -> str:
 
 
 def show_and_record(
-    store: Store, service_id: str, hook_instance: str, patient_id: str, cards: Sequence[dict[str, Any]]
+    store: Store,
+    service_id: str,
+    hook_instance: str,
+    patient_id: str,
+    cards: Sequence[dict[str, Any]],
+    claim: JtiClaim | None = None,
 ) -> list[dict[str, Any]]:
     """Record the cards of a hook call for feedback and return those to show: all but the quiet ones.
 
     The store answers which suppressible cards are quiet and records the rest
-    in the same atomic step. Raises :class:`~cds_hooks.store.StoreUnavailable`
-    when the database cannot be reached (then nothing was recorded).
+    (and the ``claim`` of the call's token, if given) in the same atomic step.
+    Raises :class:`~cds_hooks.store.StoreUnavailable` when the database cannot
+    be reached and :class:`~cds_hooks.store.JtiAlreadySeen` for a replayed
+    token (then nothing was recorded).
     """
     settings = current_runtime().settings
     fingerprints = {card["uuid"]: fingerprint(card) for card in cards if card.get("uuid")}
@@ -68,6 +75,7 @@ def show_and_record(
         fingerprints=fingerprints,
         may_be_quiet=may_be_quiet,
         quiet_since=datetime.now(UTC) - timedelta(days=settings.suppression_days),
+        claim=claim,
     )
     return [card for card in cards if card.get("uuid") not in quiet]
 

@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.pool import NullPool
 
 from cds_hooks.settings import Settings
-from cds_hooks.store import Store, StoreUnavailable
+from cds_hooks.store import JtiClaim, Store, StoreUnavailable
 from support.store_auth import create_postgres_schema, drop_postgres_schema
 
 pytestmark = pytest.mark.postgres
@@ -129,7 +129,7 @@ def hook_backend(store: Store) -> int:
 
 
 def claim(store: Store) -> bool:
-    return store.claim_jti("https://ehr.example.org", os.urandom(8).hex(), datetime.now(UTC) + timedelta(minutes=5))
+    return store.claim_jti(JtiClaim("https://ehr.example.org", os.urandom(8).hex(), datetime.now(UTC) + timedelta(minutes=5)))
 
 
 def test_a_thread_keeps_its_connection_between_calls_and_replaces_one_the_server_dropped(migrated_store, fresh_postgres_url):

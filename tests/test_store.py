@@ -19,7 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 
 from cds_hooks.settings import Settings
-from cds_hooks.store import FeedbackItem, OverrideReason, Store, StoreUnavailable, UnknownCard, UnknownSuggestion
+from cds_hooks.store import FeedbackItem, JtiAlreadySeen, JtiClaim, OverrideReason, Store, StoreUnavailable, UnknownCard, UnknownSuggestion
 from cds_hooks.store.schema import Base, Feedback, IssuedCard, SeenJti
 from cds_hooks.store.store import MIGRATIONS_DIR, SCHEMA_REVISION
 from support.store_auth import OTHER_SERVICE_ID, SERVICE_ID, issue_card, row_counts
@@ -254,27 +254,27 @@ def test_accepting_a_suggestion_the_card_never_offered_stores_nothing(store):
 
 def test_a_jti_can_be_claimed_once_per_issuer(store):
     expires = datetime.now(UTC) + timedelta(minutes=5)
-    assert store.claim_jti("https://a.example", "jti-1", expires) is True
-    assert store.claim_jti("https://a.example", "jti-1", expires) is False
-    assert store.claim_jti("https://b.example", "jti-1", expires) is True
+    assert store.claim_jti(JtiClaim("https://a.example", "jti-1", expires)) is True
+    assert store.claim_jti(JtiClaim("https://a.example", "jti-1", expires)) is False
+    assert store.claim_jti(JtiClaim("https://b.example", "jti-1", expires)) is True
 
 
 def test_a_jti_claimed_by_one_instance_is_refused_by_another(store, store_settings):
     other_host = Store.from_settings(store_settings)
     try:
         expires = datetime.now(UTC) + timedelta(minutes=5)
-        assert store.claim_jti("https://a.example", "shared", expires) is True
-        assert other_host.claim_jti("https://a.example", "shared", expires) is False
+        assert store.claim_jti(JtiClaim("https://a.example", "shared", expires)) is True
+        assert other_host.claim_jti(JtiClaim("https://a.example", "shared", expires)) is False
     finally:
         other_host.close()
 
 
 def test_expired_jti_rows_are_purged_by_a_later_claim(store, store_settings):
     past = datetime.now(UTC) - timedelta(minutes=1)
-    store.claim_jti("https://a.example", "old", past)
+    store.claim_jti(JtiClaim("https://a.example", "old", past))
     fresh_process = Store.from_settings(store_settings)
     try:
-        fresh_process.claim_jti("https://a.example", "new", datetime.now(UTC) + timedelta(minutes=5))
+        fresh_process.claim_jti(JtiClaim("https://a.example", "new", datetime.now(UTC) + timedelta(minutes=5)))
         with store.engine.connect() as connection:
             assert connection.execute(select(SeenJti.token_key)).scalars().all() == [
                 hashlib.sha256(b"https://a.example\x00new").hexdigest()
@@ -288,11 +288,61 @@ def test_one_token_raced_to_many_workers_is_accepted_exactly_once(store_settings
     expires = datetime.now(UTC) + timedelta(minutes=5)
     try:
         with ThreadPoolExecutor(max_workers=8) as pool:
-            results = list(pool.map(lambda w: w.claim_jti("https://ehr.example.org", "raced-jti", expires), workers))
+            results = list(pool.map(lambda w: w.claim_jti(JtiClaim("https://ehr.example.org", "raced-jti", expires)), workers))
     finally:
         for worker in workers:
             worker.close()
     assert sorted(results) == [False] * 7 + [True]
+
+
+def _record_with_claim(store: Store, claim: JtiClaim) -> tuple[dict, set[str]]:
+    card = _card("bme-education")
+    quiet = store.record_issued_cards(service_id=SERVICE_ID, hook_instance=str(uuid.uuid4()), patient_id="p",
+                                      cards=[card], claim=claim)
+    return card, quiet
+
+
+def test_cards_recorded_with_a_claim_record_the_jti_too_and_a_second_use_records_nothing(store):
+    claim = JtiClaim("https://a.example", "with-cards", datetime.now(UTC) + timedelta(minutes=5))
+    card, quiet = _record_with_claim(store, claim)
+    assert quiet == set() and _recorded_uuids(store) == {card["uuid"]}
+    assert store.claim_jti(claim) is False  # the record claimed it
+
+    with pytest.raises(JtiAlreadySeen):
+        _record_with_claim(store, claim)
+    assert row_counts(store) == {"issued_cards": 1, "feedback": 0, "seen_jti": 1}
+
+
+def test_cards_are_not_recorded_with_a_jti_claimed_before(store):
+    claim = JtiClaim("https://a.example", "claimed-alone", datetime.now(UTC) + timedelta(minutes=5))
+    assert store.claim_jti(claim) is True
+
+    with pytest.raises(JtiAlreadySeen):
+        _record_with_claim(store, claim)
+    assert row_counts(store) == {"issued_cards": 0, "feedback": 0, "seen_jti": 1}
+    _record(store, [_card("bme-education")], {}, ())  # the connection is still usable after a refused claim
+    assert row_counts(store)["issued_cards"] == 1
+
+
+def test_one_token_raced_with_cards_to_many_workers_records_cards_exactly_once(store_settings, store):
+    workers = [Store.from_settings(store_settings) for _ in range(8)]
+    claim = JtiClaim("https://ehr.example.org", "raced-with-cards", datetime.now(UTC) + timedelta(minutes=5))
+
+    def record(worker: Store) -> bool:
+        try:
+            _record_with_claim(worker, claim)
+        except JtiAlreadySeen:
+            return False
+        return True
+
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(record, workers))
+    finally:
+        for worker in workers:
+            worker.close()
+    assert sorted(results) == [False] * 7 + [True]
+    assert row_counts(store) == {"issued_cards": 1, "feedback": 0, "seen_jti": 1}
 
 
 # -- outages --------------------------------------------------------------------------
@@ -309,7 +359,7 @@ def test_an_unreachable_database_raises_store_unavailable(backend, tmp_path):
     try:
         assert store.ping() is False
         with pytest.raises(StoreUnavailable):
-            store.claim_jti("https://a.example", "j", datetime.now(UTC))
+            store.claim_jti(JtiClaim("https://a.example", "j", datetime.now(UTC)))
         with pytest.raises(StoreUnavailable):
             store.record_feedback(SERVICE_ID, [overridden("c")])
         with pytest.raises(StoreUnavailable):
@@ -324,7 +374,7 @@ def test_an_unmigrated_database_is_unavailable_not_a_crash(fresh_database_url, t
     store = Store.from_settings(Settings(database_url=fresh_database_url, instance_dir=str(tmp_path)))
     try:
         with pytest.raises(StoreUnavailable):
-            store.claim_jti("https://a.example", "j", datetime.now(UTC))
+            store.claim_jti(JtiClaim("https://a.example", "j", datetime.now(UTC)))
         with pytest.raises(StoreUnavailable):
             _record(store, [_card("bme-education")], {}, ())
     finally:

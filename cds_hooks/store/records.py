@@ -10,6 +10,18 @@ Outcome = Literal["accepted", "overridden"]
 
 
 @dataclass(frozen=True)
+class JtiClaim:
+    """A verified token's id, to record once: ``expires_at`` is the last moment the token could be accepted.
+
+    Keep ``expires_at`` no earlier than that, or a replay after the row is purged would pass.
+    """
+
+    issuer: str
+    jti: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class OverrideReason:
     """Why a clinician dismissed a card: a coded reason, a free-text comment, or both."""
 

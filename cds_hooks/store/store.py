@@ -23,7 +23,7 @@ from sqlalchemy import exc as sa_exc
 
 from cds_hooks.settings import Settings
 from cds_hooks.store.engine import READ_ONLY, TRANSACTION_ISOLATION, create_store_engine
-from cds_hooks.store.errors import StoreUnavailable, UnknownCard, UnknownSuggestion
+from cds_hooks.store.errors import JtiAlreadySeen, StoreUnavailable, UnknownCard, UnknownSuggestion
 from cds_hooks.store.hook_statements import (
     MARK_OVERRIDDEN,
     CardsToRecord,
@@ -36,7 +36,7 @@ from cds_hooks.store.hook_statements import (
     seen_jti,
 )
 from cds_hooks.store.patient_hash import PatientHasher
-from cds_hooks.store.records import CardOutcomeCount, FeedbackItem, OverrideReasonCount
+from cds_hooks.store.records import CardOutcomeCount, FeedbackItem, JtiClaim, OverrideReasonCount
 from cds_hooks.store.thread_connections import ThreadConnections
 
 log = logging.getLogger(__name__)
@@ -135,8 +135,13 @@ class Store:
         fingerprints: Mapping[str, str] | None = None,
         may_be_quiet: Collection[str] = (),
         quiet_since: datetime | None = None,
+        claim: JtiClaim | None = None,
     ) -> set[str]:
         """Remember the cards a hook call returns, so their feedback can be validated later; atomically.
+
+        With ``claim``, the call's token id is recorded in the same atomic
+        step (as :meth:`claim_jti` would): if it was seen before, nothing is
+        recorded and :class:`JtiAlreadySeen` is raised.
 
         Of the card uuids in ``may_be_quiet``, those whose topic and
         ``fingerprints`` value match a card of this service for this patient
@@ -157,9 +162,15 @@ class Store:
         )
         if self._on_postgresql:
             with self._driver_cursor() as cursor:
-                return record_cards_postgresql(cursor, record)
-        with self._write() as connection:
-            return record_cards_sqlite(connection, record)
+                claimed, quiet = record_cards_postgresql(cursor, record, claim)
+        else:
+            with self._write() as connection:
+                claimed, quiet = record_cards_sqlite(connection, record, claim)
+        if claim is not None:
+            self._purge_expired_jti_now_and_then()
+        if not claimed:
+            raise JtiAlreadySeen()
+        return quiet
 
     def record_feedback(self, service_id: str, items: Sequence[FeedbackItem]) -> None:
         """Store a whole feedback body, or nothing.
@@ -252,18 +263,14 @@ class Store:
 
     # -- JWT replay ---------------------------------------------------------------
 
-    def claim_jti(self, issuer: str, jti: str, expires_at: datetime) -> bool:
-        """Record a token id; False if it was seen before (by any worker or host sharing the database).
-
-        Keep ``expires_at`` no earlier than the last moment the token could be
-        accepted, or a replay after the row is purged would pass.
-        """
+    def claim_jti(self, claim: JtiClaim) -> bool:
+        """Record a token id; False if it was seen before (by any worker or host sharing the database)."""
         if self._on_postgresql:
             with self._driver_cursor() as cursor:
-                claimed = claim_jti_postgresql(cursor, issuer, jti, expires_at)
+                claimed = claim_jti_postgresql(cursor, claim)
         else:
             with self._write() as connection:
-                claimed = claim_jti_sqlite(connection, issuer, jti, expires_at)
+                claimed = claim_jti_sqlite(connection, claim)
         self._purge_expired_jti_now_and_then()
         return claimed
 
