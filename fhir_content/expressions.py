@@ -25,7 +25,7 @@ import contextvars
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from antlr4 import CommonTokenStream, InputStream, Token
 from antlr4.error.ErrorListener import ErrorListener
@@ -104,9 +104,12 @@ def safe_reason(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-@dataclass(frozen=True)
-class Scope:
-    """What one evaluation sees: the root resource, the ``%`` variables and the request's data view."""
+class Scope(NamedTuple):
+    """What one evaluation sees: the root resource, the ``%`` variables and the request's data view.
+
+    A tuple rather than a frozen dataclass: one is made for each Library variable a request computes, and a
+    tuple is built in a third of the time.
+    """
 
     root: Mapping[str, Any]
     variables: Mapping[str, Any]

@@ -76,6 +76,7 @@ Step = Callable[[Context, Any], list]
 ParamMaker = Callable[[Context, Any], Any]
 Evaluate = Callable[[Any, Mapping[str, Any]], list]
 _MEMO = "bme:dedup-keys"  # the evaluation context's KeyMemo (fhirpathpy's own keys start with $ or are plain words)
+_INPUT = "bme:input"  # the resource evaluated, which %context names
 
 
 class FHIRPathCompileError(ValueError):
@@ -112,7 +113,8 @@ class FHIRPathCompiler:
             data_root = one(resource)
             ctx = {
                 "dataRoot": data_root,
-                "vars": _Variables(resource, variables),
+                "vars": variables,
+                _INPUT: resource,
                 "model": model,
                 "userInvocationTable": table,
                 _MEMO: {},
@@ -189,7 +191,7 @@ class FHIRPathCompiler:
             try:
                 value = ctx["vars"][name]
             except KeyError:
-                raise ValueError(f"Attempting to access an undefined environment variable: {name}") from None
+                value = _default_variable(ctx, name)
             if value is None:
                 return []
             return value if isinstance(value, list) else [value]
@@ -787,35 +789,13 @@ _NATIVE_OPERATORS: dict[str, Callable[[Step, Step], Step]] = {
 }
 
 
-class _Variables(Mapping[str, Any]):
-    """fhirpathpy's default variables (``%context`` = the input, ``%ucum``) under the caller's, read through."""
-
-    __slots__ = ("_resource", "_variables")
-
-    def __init__(self, resource: Any, variables: Mapping[str, Any]):
-        self._resource = resource
-        self._variables = variables
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._variables or name in ("context", "ucum")
-
-    def __getitem__(self, name: str) -> Any:
-        try:
-            return self._variables[name]
-        except KeyError:
-            pass
-        if name == "context":
-            return self._resource
-        if name == "ucum":
-            return UCUM
-        raise KeyError(name)
-
-    def __iter__(self):
-        yield from self._variables
-        yield from (name for name in ("context", "ucum") if name not in self._variables)
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
+def _default_variable(ctx: Context, name: str) -> Any:
+    """fhirpathpy's own variables, which the caller's hide: ``%context`` (the input) and ``%ucum``."""
+    if name == "context":
+        return ctx[_INPUT]
+    if name == "ucum":
+        return UCUM
+    raise ValueError(f"Attempting to access an undefined environment variable: {name}")
 
 
 def _identifier(node: Mapping[str, Any]) -> str:
