@@ -313,6 +313,15 @@ def test_cards_recorded_with_a_claim_record_the_jti_too_and_a_second_use_records
     assert row_counts(store) == {"issued_cards": 1, "feedback": 0, "seen_jti": 1}
 
 
+def test_a_claim_with_no_card_to_record_still_records_the_jti(store):
+    claim = JtiClaim("https://a.example", "no-uuid-card", datetime.now(UTC) + timedelta(minutes=5))
+    store.record_issued_cards(service_id=SERVICE_ID, hook_instance="h-1", patient_id="p",
+                              cards=[{"summary": "no uuid", "indicator": "info"}], claim=claim)
+    assert row_counts(store) == {"issued_cards": 0, "feedback": 0, "seen_jti": 1}
+    with pytest.raises(JtiAlreadySeen):
+        store.record_issued_cards(service_id=SERVICE_ID, hook_instance="h-2", patient_id="p", cards=[], claim=claim)
+
+
 def test_cards_are_not_recorded_with_a_jti_claimed_before(store):
     claim = JtiClaim("https://a.example", "claimed-alone", datetime.now(UTC) + timedelta(minutes=5))
     assert store.claim_jti(claim) is True
