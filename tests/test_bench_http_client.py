@@ -17,6 +17,8 @@ import pytest
 
 from bench import http_client
 
+pytestmark = pytest.mark.bench
+
 BODY = json.dumps({"cards": []}).encode()
 
 

@@ -9,7 +9,14 @@ from __future__ import annotations
 import re
 import textwrap
 
+import pytest
+
 from bench import instructions, report
+
+pytestmark = pytest.mark.bench
+needs_valgrind = pytest.mark.skipif(
+    not instructions.available(), reason="needs valgrind (Debian: apt-get install valgrind; ./dev bench installs it)"
+)
 
 # A counted process with two sections, one doing twice the other's work.
 _TWO_LOOPS = textwrap.dedent(
@@ -27,6 +34,7 @@ _TWO_LOOPS = textwrap.dedent(
 )
 
 
+@needs_valgrind
 def test_counts_are_repeatable_and_grow_with_the_work(tmp_path):
     first_dir, second_dir = tmp_path / "first", tmp_path / "second"
     first_dir.mkdir()
@@ -40,6 +48,7 @@ def test_counts_are_repeatable_and_grow_with_the_work(tmp_path):
         assert abs(first[label] - second[label]) / first[label] < 0.001
 
 
+@needs_valgrind
 def test_the_switching_cost_is_taken_off_each_section(tmp_path):
     nothing = "from bench.instructions import run_sections\nrun_sections([('nothing', lambda: None, 0)])"
     counts = instructions.under_callgrind(["-c", nothing], tmp_path)
@@ -47,6 +56,7 @@ def test_the_switching_cost_is_taken_off_each_section(tmp_path):
     assert counts["nothing"] < 50_000
 
 
+@needs_valgrind
 def test_a_failing_counted_process_is_reported_with_its_error(tmp_path):
     try:
         instructions.under_callgrind(["-c", "raise SystemExit('no such workload')"], tmp_path)
