@@ -1,8 +1,11 @@
-"""``python -m bench`` (``./dev bench``): every benchmark, a table in the terminal, JSON in bench/results/.
+"""``python -m bench`` (``./dev bench``): every benchmark, a table in the terminal, a JSON file in bench/results/.
 
-Benchmarks measure; they never pass or fail the test suite. A run takes a few
-minutes; ``--quick`` (smaller charts, fewer iterations, a shorter load) about
-one. ``--markdown`` also prints the tables for docs/performance.md.
+Benchmarks measure; they never pass or fail the test suite. Each run writes
+its figures, with the date, the machine and its CPU-speed figure, to
+``bench/results/<date-time>.json``; committed, these files are the project's
+performance history (docs/performance.md). ``--quick`` (smaller charts, fewer
+iterations, a shorter load) is for trying the tool, not for comparing.
+``--markdown`` also prints the tables in Markdown.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from bench.tokens import BenchIssuer
 from bench.workload import patient_view, standard_workloads
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 #: The chart size of the throughput test.
 LOAD_CHART_SIZE = 10
 LOAD_PATH = "/cds-services/bme-patient-view"
@@ -31,7 +33,7 @@ COUNTED_WORKLOADS = (f"patient-view N={LOAD_CHART_SIZE}", "patient-view N=100")
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     iterations = args.iterations or (30 if args.quick else 200)
-    results: dict[str, Any] = {"date": report.now(), "machine": report.machine(), "quick": args.quick}
+    results: dict[str, Any] = {"date": report.now(), "machine": report.machine(), "code": report.code_version(), "quick": args.quick}
     with tempfile.TemporaryDirectory(prefix="bme-cds-bench-") as tmp:
         workdir = Path(tmp)
         database_url = args.database_url or f"sqlite:///{workdir / 'in-process.sqlite3'}"
@@ -46,8 +48,9 @@ def main(argv: list[str] | None = None) -> None:
     print(report.terminal(results))
     if args.markdown:
         print("\n" + report.markdown(results))
-    report.write_json(results, args.output)
-    print(f"\nresults written to {args.output}")
+    output = args.output or report.results_path(results["date"], quick=args.quick)
+    report.write_json(results, output)
+    print(f"\nresults written to {output}")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--skip-instructions", action="store_true", help="leave out the instruction counts (valgrind)")
     parser.add_argument("--markdown", action="store_true", help="also print the tables as Markdown")
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--output", type=Path, help="results file (default: bench/results/<date-time>.json)")
     return parser
 
 

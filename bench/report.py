@@ -1,17 +1,21 @@
-"""The results of one run: targets checked, a terminal table, Markdown for docs/performance.md, JSON."""
+"""The results of one run: targets checked, a terminal table, Markdown, and the JSON file kept in bench/results/."""
 
 from __future__ import annotations
 
 import json
 import os
 import platform
+import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from bench.stats import cpu_speed_ms
+
+#: Where a run's JSON file goes: committed, these files are the performance history.
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 #: Issue 7's targets for this service on a 2-core machine.
 ENGINE_MEDIAN_MS = 5.0
@@ -104,6 +108,25 @@ def _head(results: dict[str, Any]) -> str:
         f"Python {m['python']}; load average at start {m['load_average_at_start'][0]}; "
         f"CPU speed {speed} (a fixed 1M-step Python loop, lower is faster)."
     )
+
+
+def code_version() -> dict[str, Any] | None:
+    """The commit measured and whether the work tree had changes on top of it (None outside a git checkout)."""
+    root = RESULTS_DIR.parent.parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+
+    try:
+        return {"commit": git("rev-parse", "HEAD"), "modified": bool(git("status", "--porcelain", "--untracked-files=no"))}
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def results_path(date: str, *, quick: bool) -> Path:
+    """``bench/results/<UTC date-time>.json`` for a run started at ``date`` (ISO 8601); quick runs are marked as such."""
+    stamp = datetime.fromisoformat(date).astimezone(timezone.utc).strftime("%Y-%m-%dT%H-%M-%SZ")
+    return RESULTS_DIR / f"{stamp}{'-quick' if quick else ''}.json"
 
 
 def write_json(results: dict[str, Any], path: Path) -> None:

@@ -19,6 +19,7 @@ from datetime import date
 import pytest
 import simple_icd_10_cm as icd10cm
 
+from bench import __main__ as bench_main
 from bench import http_load, proc, report, startup
 from bench.inprocess import in_process_bench
 from bench.tokens import BenchIssuer
@@ -37,6 +38,8 @@ from bench.workload import (
 )
 from cds_hooks.content import load_providers
 from plugin import report_text
+
+pytestmark = pytest.mark.bench
 
 TODAY = date(2026, 3, 2)
 
@@ -202,3 +205,20 @@ def test_the_cpu_of_processes_named_like_the_database_is_counted(tmp_path):
         child.stdin.close()
         child.wait(timeout=10)
     assert proc.command_cpu_seconds(probe.name) == 0.0  # gone: nothing of it is counted
+
+
+def test_a_run_writes_its_figures_with_date_machine_cpu_speed_and_commit(tmp_path, capsys):
+    output = tmp_path / "run.json"
+    bench_main.main(["--skip-in-process", "--skip-http", "--skip-instructions", "--output", str(output)])
+
+    results = json.loads(output.read_text())
+    assert results["date"] and results["quick"] is False
+    assert results["machine"]["cpus"] >= 1 and results["machine"]["cpu_speed_ms"] > 0 and results["machine"]["cpu_speed_ms_at_end"] > 0
+    assert re.fullmatch(r"[0-9a-f]{40}", results["code"]["commit"]) and isinstance(results["code"]["modified"], bool)
+    assert f"results written to {output}" in capsys.readouterr().out
+
+
+def test_a_run_is_kept_under_bench_results_named_by_its_utc_date_time():
+    assert report.results_path("2026-12-04T20:46:05+01:00", quick=False) == report.RESULTS_DIR / "2026-12-04T19-46-05Z.json"
+    assert report.results_path("2026-12-04T19:46:05+00:00", quick=True).name == "2026-12-04T19-46-05Z-quick.json"
+    assert report.RESULTS_DIR.parts[-2:] == ("bench", "results")
