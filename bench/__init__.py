@@ -1,1 +1,1 @@
-"""Benchmarks of bme-cds (issue 7): ``python -m bench`` or ``./dev bench``; see docs/performance.md."""
+"""Benchmarks of bme-cds: ``python -m bench`` or ``./dev bench``; results in bench/results/, see docs/performance.md."""

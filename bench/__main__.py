@@ -78,7 +78,7 @@ def _in_process(database_url: str, workdir: Path, args: argparse.Namespace, iter
     rows = []
     with in_process_bench(workdir, database_url) as bench:
         for workload in standard_workloads(quick=args.quick):
-            # The largest chart takes ~100x longer per call; fewer calls keep the run short.
+            # The largest chart takes far longer per call; fewer calls keep the run short.
             count = max(10, iterations // 5) if workload.size >= 1000 else iterations
             result = bench.run(workload, count, warmup=max(3, count // 10))
             rows.append(result.as_json())

@@ -3,8 +3,8 @@
 The client shares the machine's two cores with the server, so every
 microsecond it spends is one the server did not get. ``http.client`` builds
 the request line and headers anew for each call and parses each response's
-headers with the ``email`` package: about 0.25 ms of client CPU a call, a
-twentieth of the machine at the service's throughput. Here each request is
+headers with the ``email`` package, a noticeable share of the machine at the
+service's throughput. Here each request is
 bytes made before the timed loop (its own token included), and a response is
 read just far enough to know its status and where it ends (``Content-Length``,
 which gunicorn sends for every Flask response; without one, the end of the

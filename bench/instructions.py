@@ -1,11 +1,10 @@
 """Instructions per call, counted by valgrind's callgrind: a cost figure the machine's speed does not move.
 
-On this shared 2-core machine the same code's timings move by 2x from one
-hour to the next (the CPU-speed figure has read 23 ms and 52 ms), so a change
-worth a few percent cannot be seen in them. Callgrind counts the instructions
-the process executes instead: the same code on the same request gives the
-same count to within 0.02 % (with a fixed hash seed), whatever else the
-machine is doing. A count is not a time (an instruction of the ES384
+On a shared machine the same code's timings move from one hour to the next
+by far more than a small change is worth, so such a change cannot be seen in
+them. Callgrind counts the instructions the process executes instead: the
+same code on the same request gives almost the same count (with a fixed hash
+seed), whatever else the machine is doing. A count is not a time (an instruction of the ES384
 arithmetic is cheaper than one of the interpreter's), but fewer instructions
 for the same work is less CPU on any machine, and a change can be judged by
 its count before the load test.

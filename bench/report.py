@@ -17,7 +17,7 @@ from bench.stats import cpu_speed_ms
 #: Where a run's JSON file goes: committed, these files are the performance history.
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
-#: Issue 7's targets for this service on a 2-core machine.
+#: The service's targets on a 2-core machine (docs/performance.md).
 ENGINE_MEDIAN_MS = 5.0
 HOOK_TO_ECHO = 2.0
 GROWTH_EXPONENT = 1.0
@@ -55,7 +55,7 @@ def machine() -> dict[str, Any]:
 
 
 def targets(results: dict[str, Any]) -> list[Target]:
-    """Each target of issue 7 that this run measured, met or not."""
+    """Each target that this run measured, met or not."""
     found: list[Target] = []
     rows = {row["name"]: row for row in results.get("in_process", [])}
     pv100 = rows.get("patient-view N=100")
@@ -188,7 +188,7 @@ def _sections(results: dict[str, Any], table: Table) -> list[str]:
     if counted.get("rows"):
         sections.append(
             table(
-                f"Instructions per call (valgrind callgrind, in process, {counted['database']}; repeatable to 0.02 %, whatever the machine's speed)",
+                f"Instructions per call (valgrind callgrind, in process, {counted['database']}; repeatable whatever the machine's speed)",
                 ["workload", "engine", "hook", "hook no-auth", "echo", "hook / echo", "token check share of hook"],
                 [
                     [

@@ -1,7 +1,7 @@
 """Start-up cost: ``bme-cds serve`` until its first healthy ``/healthz``, and one process's imports and ``create_app``.
 
-Start-up takes one to two seconds, and on a machine shared with other jobs a
-single run can take twice as long as the next: every measure here is the
+Start-up takes about a second, and on a machine shared with other jobs one
+run can take much longer than the next: every measure here is the
 median of a few runs, with each run reported, so one noisy run does not
 decide.
 

@@ -55,8 +55,8 @@ def time_interleaved(operations: Mapping[str, Timed], iterations: int, warmup: i
     """Milliseconds of each call of each operation, the operations taking turns, after ``warmup`` untimed rounds.
 
     Each round calls every operation once, starting one further along each
-    round, so the machine's drift (this one's speed moves by tens of percent
-    within a minute when other tenants get busy) reaches every operation
+    round, so the machine's drift (a shared host's speed moves within a
+    minute when other tenants get busy) reaches every operation
     alike: a ratio of two medians compares calls made in the same seconds,
     not a fast minute with a slow one. ``prepare(i)`` runs before the clock
     starts, so each call can get its own input without timing its creation:
@@ -81,8 +81,9 @@ def time_interleaved(operations: Mapping[str, Timed], iterations: int, warmup: i
 def cpu_speed_ms(runs: int = 5) -> float:
     """Median milliseconds of a fixed pure-Python loop: how fast this machine ran Python when measured.
 
-    Figures from different days are only comparable with this beside them
-    (the same code measured 2.5x apart on two days on the same machine size).
+    Figures from different days are only comparable with this beside them:
+    the same code on the same machine size runs at very different speeds
+    from one day to the next.
     """
     timings = []
     for _ in range(runs):

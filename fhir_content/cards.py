@@ -71,7 +71,7 @@ def _card(action: Mapping[str, Any], contained: Mapping[str, dict], base_url: st
 
 
 def _copy(value: Any) -> Any:
-    """A deep copy of a JSON value (what ``$apply`` builds), several times faster than ``copy.deepcopy``.
+    """A deep copy of a JSON value (what ``$apply`` builds), without ``copy.deepcopy``'s general machinery.
 
     The card must not share objects with the RequestGroup or the compiled
     content (``dict(code)`` in ``$apply`` is shallow); anything but JSON

@@ -1,9 +1,9 @@
 """Stored expansions of ICD-10-CM value sets: written ahead of time, checked by ``bme-cds validate``.
 
 Expanding an ICD-10-CM ``is-a`` filter, or checking that an ICD-10-CM code
-exists, needs ``simple_icd_10_cm``, whose code tables take about 1.6 s and
-180 MB in every process that imports them - every gunicorn worker, at every
-start. The answer does not change between starts, so it is computed once and
+exists, needs ``simple_icd_10_cm``, whose code tables take seconds to load
+and much memory in every process that imports them - every gunicorn worker,
+at every start. The answer does not change between starts, so it is computed once and
 kept in the content, in the standard ``ValueSet.expansion`` element, named by
 a fingerprint of what it was computed from (see
 :meth:`fhir_content.terminology.Expander.fingerprint`). The engine reads a

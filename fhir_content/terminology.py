@@ -12,9 +12,9 @@ and ICD-10(-CM) codes are upper-cased with the dot inserted after the third
 character (``m1711`` matches ``M17.11``).
 
 ``simple_icd_10_cm`` is imported only when an ICD-10-CM code must be looked
-up: its code tables cost about 1.6 s and 180 MB per process. A ValueSet that
-carries a *stored expansion* (``ValueSet.expansion`` whose ``identifier`` is
-the :func:`fingerprint <Expander.fingerprint>` of its compose, written by
+up: its code tables take seconds to load and much memory in every process.
+A ValueSet that carries a *stored expansion* (``ValueSet.expansion`` whose
+``identifier`` is the :func:`fingerprint <Expander.fingerprint>` of its compose, written by
 ``python -m fhir_content.expansions``) is read from it instead of being
 expanded, so content whose ICD-10-CM value sets are all stored loads without
 the package. A stored expansion whose fingerprint does not match is ignored

@@ -4,9 +4,8 @@ An EHR sends a patient's reports again on every hook call of a visit
 (patient-view, then order-select for each order, then order-sign), and
 report templates repeat whole texts across patients ("Normal radiographs of
 the chest."). Reading a text with regular expressions is most of the cost of
-the derived facts (0.1-0.2 ms a report on the development machine, against
-a few microseconds for its digest), and what is read depends on the text
-alone. The memo is keyed by a SHA-256 digest so that no report text stays in
+the derived facts (far more than computing the text's digest), and what is
+read depends on the text alone. The memo is keyed by a SHA-256 digest so that no report text stays in
 memory after its request; what it holds is what was read (a mention's
 status, term, site, joint, laterality; a study's result or modality), which
 says nothing of whose report it was.

@@ -8,16 +8,14 @@ first (:mod:`cds_hooks.hooks` says when).
 
 PostgreSQL: each is **one autocommitted statement**, atomic by itself, run on
 psycopg's cursor of the connection the calling thread keeps for them
-(:mod:`.thread_connections`) rather than through SQLAlchemy's execution layer, which cost as much client
-CPU as the statements themselves (claim and record of two cards, medians of
-1,500: 0.64 -> 0.34 ms). The record is a single statement whose common table
-expressions find which of the candidate cards were overridden with the same
+(:mod:`.thread_connections`) rather than through SQLAlchemy's execution
+layer, which cost as much client CPU as the statements themselves. The record
+is a single statement whose common table expressions find which of the candidate cards were overridden with the same
 content since a date, insert every other card, and return the uuids of the
 quiet ones; it replaced a ``BEGIN``, a ``SELECT``, a pipelined ``INSERT``
-and a ``COMMIT`` (0.92 -> 0.40 ms of client CPU and 0.41 -> 0.32 ms of
-server CPU with the claim). Folding the claim into it as well took the
-database's CPU a call from 0.54 to 0.40 ms under load. The texts never change, so psycopg prepares each
-once per connection; the cards travel as one JSON parameter. Both are
+and a ``COMMIT``, and the claim folded into it saves the database a
+statement a call. The texts never change, so psycopg prepares each once per
+connection; the cards travel as one JSON parameter. Both are
 PostgreSQL's own SQL, written here once, in psycopg's ``%(name)s`` style.
 
 SQLite has no data-modifying ``WITH``, and a statement costs it no round trip:

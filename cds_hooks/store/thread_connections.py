@@ -3,11 +3,9 @@
 A hook call runs two statements (the ``jti`` claim and the card record,
 :mod:`.hook_statements`). Taking a pooled connection for each and handing it
 back (SQLAlchemy's checkout with its liveness event, the reset and check-in,
-a new cursor) cost the workers about 3 % of their CPU over HTTP (old and new
-code served in turn three times, 6,000 calls each: 470.1 / 461.2 / 468.9 ->
-491.2 / 471.2 / 474.6/s, worker CPU 3.26-3.33 -> 3.13-3.25 ms a call). A
-gunicorn worker serves its calls from a few threads that live as long as it
-does, so each thread keeps one connection, as Django keeps one per thread
+a new cursor) is work repeated on every call. A gunicorn worker serves its
+calls from a few threads that live as long as it does, so each thread keeps
+one connection, as Django keeps one per thread
 (``CONN_MAX_AGE``):
 
 - made by the engine like any pooled connection (autocommit, connect
