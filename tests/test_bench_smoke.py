@@ -3,7 +3,8 @@
 No timing is asserted here (speed is measured by ``python -m bench``, never
 by the test suite); these tests check what the benchmark's numbers rest on:
 the requests are the charts they claim to be, use real codes, make the
-service return cards, and the report shows every measured target.
+service return cards, the report shows every measured target, and a run
+leaves its JSON file. Opt-in (``-m bench``), like every test of bench/.
 """
 
 from __future__ import annotations
@@ -129,8 +130,8 @@ def test_one_in_process_iteration_of_every_quick_workload_gives_cards_and_a_repo
     assert "patient-view N=100" in text and "engine median, patient-view N=100" in text
     assert re.search(r"CPU speed [0-9.]+ ms \(a fixed 1M-step Python loop", text)  # figures of other days compare only with it
     assert report.markdown(results).count("| patient-view N=10 |") == 1
-    report.write_json(results, tmp_path / "latest.json")
-    assert json.loads((tmp_path / "latest.json").read_text())["in_process"][0]["name"] == "patient-view N=10"
+    report.write_json(results, tmp_path / "run.json")
+    assert json.loads((tmp_path / "run.json").read_text())["in_process"][0]["name"] == "patient-view N=10"
 
 
 def test_the_unread_engine_timing_reads_every_report_text_anew_and_the_others_do_not(tmp_path, monkeypatch):
