@@ -198,14 +198,14 @@ FAST_PATHS = [
     "telecom.where(system = 'phone').select(value | system)", "(%dup | %dup).id",
     "name.where(true).given.first().startsWith(given.first())", "name.exists(true) and given.exists()",
     "name.select(given).where($this = 'A.').exists().toString().length()",
-    # a chain of | is one step; all its items dicts, strings or nodes: one distinct; mixed: one per |; all literals: one value
+    # chains of |: dicts, strings, nodes, mixed items and literals
     "%dup | %dup | %dup", "%dup | %dup | %dup | %nodes", "%nodes | 'Ada' | %nodes", "name.given | name.family | 'King'",
     "%dup | %nodes | %dup", "%nodes | %nodes | %nodes", "(%dup | %dup) | (%dup | %dup)", "%xs | 1 | 2.0 | 1.0",
     "%mixed | %mixed | 'a'", "'a' | 'b' | 'a'", "('b' | 'a') | 'b'", "true | false | true", "1 | 2 | 1",
     "name.where(given.intersect('Ada' | 'A.' | 'Ada').exists()).count()", "name.select('x' | 'y' | 'x').count()",
     "name.select(('a' | 'b').count().toString() & $this.given.first())", "name.given.where(($this | 'x' | 'y').count() > 2)",
     "telecom.where(system = 'phone').value | telecom.system | {} | name.given",
-    # is / as with the answer remembered per type; operators on two single values read in one step
+    # is / as on values and nodes; operators on two single values (their checks, empty operands, wrong types)
     "%mixed.where($this is Integer)", "%mixed.select($this is Boolean)", "%mixed.select($this is Decimal)",
     "%nodes.where($this is string).count()", "name.given.first() as string", "(1 | 2) as Integer", "{} as Integer",
     "id is FHIR.string", "%dup.where($this is Observation).count()", "%dup.select($this as Observation).id",
@@ -215,7 +215,7 @@ FAST_PATHS = [
     "5 mod 2", "1.5 / 0.5", "name.where(given.first() = 'Ada' and family.exists()).count()",
     "'abc'.substring('x')", "'abc'.substring(1.5)", "'abc'.substring(1.0)", "(1 | 2).take(true)", "'abc'.substring(-1)",
     "name.given.join(1)", "'a'.upper().replace('A', 'b').startsWith(true)",
-    # worked out once per day (today() and literals only), then remembered:
+    # date arithmetic on today():
     "today() - 6 months", "today() - 6 months + 1 day", "(today() - 1 year) < today()", "today() - 6 months - today()",
     "(today() - 3 months).toString()", "birthDate >= today() - 100 years", "today() - 2 'mo'", "today() + 1",
 ]
@@ -246,9 +246,29 @@ def test_every_kind_of_node_agrees(coverage_kb, text, raw):
         assert outcome(mine, scope, variables) == outcome(theirs, scope, variables)
 
 
+#: A list mixing strings, integers and booleans under one element: every item's node has the same path.
+MIXED_ELEMENT = {"resourceType": "Basic", "x": ["a", 1, True, 2]}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("x.select($this as integer)", [1, 2]),
+        ("x.select($this is integer)", [False, True, False, True]),
+        ("x.select($this is string)", [True, False, False, False]),
+        ("x.where($this is boolean)", [True]),
+    ],
+)
+def test_is_and_as_judge_each_item_by_its_own_value_when_no_model_is_set(text, expected):
+    """Without a model, fhirpathpy types a node by its value, not its path: items at one path differ."""
+    mine = FHIRPathCompiler(None, {}).compile(parse_strict(text))
+    theirs = fhirpathpy.compile(text, None, {})
+    assert mine(MIXED_ELEMENT, {}) == theirs(MIXED_ELEMENT, {}) == expected
+
+
 @pytest.mark.parametrize("text", ["today() - 6 months", "today() - 1 year - 1 day", "birthDate < today() - 1 day"])
 def test_date_arithmetic_on_today_follows_the_evaluation_clock_across_midnight(coverage_kb, monkeypatch, text):
-    """The per-day value is per day of the clock today() reads: the next day gives the next day's answer."""
+    """Date arithmetic on today() reads the evaluation's clock: the next day gives the next day's answer."""
     mine = FHIRPathCompiler(R4_MODEL, _FUNCTIONS).compile(parse_strict(text))
     theirs = fhirpathpy.compile(text, R4_MODEL, {"userInvocationTable": _FUNCTIONS})
     scope = Scope(PATIENT, {}, DataView(coverage_kb.terminology, {"patientId": "p1"}, {"p": PATIENT}))
