@@ -9,6 +9,7 @@ node types and paths) or the fact of failing must match.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
@@ -28,30 +29,36 @@ from content.golden import PLAN_FOR_HOOK, prefetch_templates
 from engine.engine_scenarios import SCENARIOS
 from content.patients import CASES
 from fhir_content import ContentLoadError, DataView, KnowledgeBase
-from fhir_content.environment import build_scope
-from fhir_content.expressions import _FUNCTIONS, R4_MODEL, Expression, ExpressionCompiler, Scope, _current_view, parse_strict, to_json
+from fhir_content.environment import DerivedFacts, build_scope
+from fhir_content.expressions import FUNCTIONS, R4_MODEL, Expression, ExpressionCompiler, ExpressionError, Scope, parse_strict, to_json
 from fhir_content.fhirpath_compiler import FHIRPathCompiler
+from fhir_content.knowledge import CompiledContent, compile_content
 from fhir_content.problems import Problems
 from plugin import findings
 
 ENGINE_CONTENT = Path(__file__).parent / "engine" / "content"
+BME_CONTENT = files("plugin") / "content"
 
 
-def reference(expression: Expression) -> Any:
-    """fhirpathpy's own compiled function for the same text and options."""
-    options = {"userInvocationTable": _FUNCTIONS, "returnRawData": expression.raw}
-    return fhirpathpy.compile(expression.text, R4_MODEL, options)
+def reference(expression: Expression) -> Expression:
+    """The same expression evaluated by fhirpathpy's own compiled function, with the same options."""
+    options = {"userInvocationTable": FUNCTIONS, "returnRawData": expression.raw}
+    return dataclasses.replace(expression, function=fhirpathpy.compile(expression.text, R4_MODEL, options))
 
 
-def outcome(evaluate: Any, scope: Scope, variables: Mapping[str, Any]) -> Any:
+def both_ways(text: str, raw: bool = False, model: Any = R4_MODEL) -> tuple[Expression, Expression]:
+    """``text`` compiled here and by fhirpathpy, as expressions evaluated on a :class:`Scope`."""
+    mine = Expression(text, "test", raw, FHIRPathCompiler(model, FUNCTIONS).compile(parse_strict(text), raw=raw))
+    options = {"userInvocationTable": FUNCTIONS, "returnRawData": raw}
+    return mine, dataclasses.replace(mine, function=fhirpathpy.compile(text, model, options))
+
+
+def outcome(expression: Expression, scope: Scope) -> Any:
     """What an evaluation gave, comparably: its values (with node types and paths), or that it failed."""
-    token = _current_view.set(scope.view)
     try:
-        result = evaluate(scope.root, variables)
-    except Exception:  # noqa: BLE001 - failing is an outcome to compare
+        result = expression.evaluate(scope)
+    except ExpressionError:
         return "failed"
-    finally:
-        _current_view.reset(token)
     return [_comparable(item) for item in result] if isinstance(result, list) else _comparable(result)
 
 
@@ -61,9 +68,9 @@ def _comparable(item: Any) -> Any:
     return (type(item).__name__, to_json(item))
 
 
-def expressions_of(kb: KnowledgeBase, plan_id: str) -> Iterator[Expression]:
+def expressions_of(content: CompiledContent, plan_id: str) -> Iterator[Expression]:
     """Every compiled expression a plan evaluates, apart from its Library variables."""
-    plan = kb._content.plans[plan_id]
+    plan = content.plans[plan_id]
     for rule in plan.rules:
         yield from rule.conditions
         if rule.evidence:
@@ -75,47 +82,62 @@ def expressions_of(kb: KnowledgeBase, plan_id: str) -> Iterator[Expression]:
             yield from (dynamic.expression for dynamic in suggestion.activity.dynamic_values)
 
 
-def compare_plan(kb: KnowledgeBase, plan_id: str, context: Mapping[str, Any], prefetch: Mapping[str, Any]) -> int:
+def compare_plan(
+    content: CompiledContent, derived_facts: list[DerivedFacts], plan_id: str, context: Mapping[str, Any], prefetch: Mapping[str, Any]
+) -> int:
     """Evaluate every variable and expression of a plan both ways; returns how many were compared."""
-    plan = kb._content.plans[plan_id]
-    view = DataView(kb.terminology, context, prefetch)
-    scope = build_scope(view, base_url="https://x.org", language="en", libraries=(), derived_facts=kb._derived_facts)
+    plan = content.plans[plan_id]
+    view = DataView(content.terminology, context, prefetch)
+    scope = build_scope(view, base_url="https://x.org", language="en", libraries=(), derived_facts=derived_facts)
     variables = dict(scope.variables)
     compared = 0
     for library in plan.libraries:
         for variable in library.variables:
-            mine = outcome(variable.expression._fn, scope, variables)
-            assert mine == outcome(reference(variable.expression), scope, variables), variable.expression.where
+            current = Scope(scope.root, variables, view)
+            mine = outcome(variable.expression, current)
+            assert mine == outcome(reference(variable.expression), current), variable.expression.where
             if mine != "failed":
-                variables[variable.name] = variable.expression.evaluate(Scope(scope.root, variables, view))
+                variables[variable.name] = variable.expression.evaluate(current)
             compared += 1
     full = Scope(scope.root, variables, view)
-    for expression in expressions_of(kb, plan_id):
-        assert outcome(expression._fn, full, variables) == outcome(reference(expression), full, variables), expression.where
+    for expression in expressions_of(content, plan_id):
+        assert outcome(expression, full) == outcome(reference(expression), full), expression.where
         compared += 1
     return compared
 
 
+def compiled(source: Any) -> CompiledContent:
+    problems = Problems()
+    content = compile_content(source, problems)
+    assert not problems
+    return content
+
+
 @pytest.fixture(scope="module")
 def bme() -> KnowledgeBase:
-    return KnowledgeBase.load(files("plugin") / "content", derived_facts=[findings.derive_facts])
+    return KnowledgeBase.load(BME_CONTENT, derived_facts=[findings.derive_facts])
+
+
+@pytest.fixture(scope="module")
+def bme_content() -> CompiledContent:
+    return compiled(BME_CONTENT)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
-def test_every_bme_expression_agrees_on_every_golden_patient(bme, case):
+def test_every_bme_expression_agrees_on_every_golden_patient(bme, bme_content, case):
     request = case.hook_request(prefetch_templates(bme, case.hook))
-    assert compare_plan(bme, PLAN_FOR_HOOK[case.hook], request["context"], request["prefetch"]) > 50
+    assert compare_plan(bme_content, [findings.derive_facts], PLAN_FOR_HOOK[case.hook], request["context"], request["prefetch"]) > 50
 
 
 @pytest.mark.parametrize("workload", standard_workloads(quick=True, today=date(2026, 3, 2)), ids=lambda w: w.name)
-def test_every_bme_expression_agrees_on_the_benchmark_charts(bme, workload):
-    assert compare_plan(bme, workload.service_id, workload.body["context"], workload.body["prefetch"]) > 50
+def test_every_bme_expression_agrees_on_the_benchmark_charts(bme_content, workload):
+    assert compare_plan(bme_content, [findings.derive_facts], workload.service_id, workload.body["context"], workload.body["prefetch"]) > 50
 
 
 def test_every_engine_test_expression_agrees():
-    kb = KnowledgeBase.load(ENGINE_CONTENT)
+    content = compiled(ENGINE_CONTENT)
     for scenario in SCENARIOS.values():
-        compare_plan(kb, scenario.plan, scenario.context(), scenario.prefetch())
+        assert compare_plan(content, [], scenario.plan, scenario.context(), scenario.prefetch()) > 0
 
 
 PATIENT = {
@@ -236,14 +258,12 @@ EDGE_VARIABLES = {
 @pytest.mark.parametrize("text", COVERAGE + FAST_PATHS)
 @pytest.mark.parametrize("raw", [False, True], ids=["json", "raw"])
 def test_every_kind_of_node_agrees(coverage_kb, text, raw):
-    tree = parse_strict(text)
-    mine = FHIRPathCompiler(R4_MODEL, _FUNCTIONS).compile(tree, raw=raw)
-    theirs = fhirpathpy.compile(text, R4_MODEL, {"userInvocationTable": _FUNCTIONS, "returnRawData": raw})
+    mine, theirs = both_ways(text, raw)
     view = DataView(coverage_kb.terminology, {"patientId": "p1"}, {"o": OBSERVATION, "p": PATIENT})
     variables = {"x": 41, "xs": [1, 2], "context": {"patientId": "p1"}, **EDGE_VARIABLES}
     for root in (PATIENT, OBSERVATION):
         scope = Scope(root, variables, view)
-        assert outcome(mine, scope, variables) == outcome(theirs, scope, variables)
+        assert outcome(mine, scope) == outcome(theirs, scope)
 
 
 #: A list mixing strings, integers and booleans under one element: every item's node has the same path.
@@ -261,22 +281,21 @@ MIXED_ELEMENT = {"resourceType": "Basic", "x": ["a", 1, True, 2]}
 )
 def test_is_and_as_judge_each_item_by_its_own_value_when_no_model_is_set(text, expected):
     """Without a model, fhirpathpy types a node by its value, not its path: items at one path differ."""
-    mine = FHIRPathCompiler(None, {}).compile(parse_strict(text))
-    theirs = fhirpathpy.compile(text, None, {})
-    assert mine(MIXED_ELEMENT, {}) == theirs(MIXED_ELEMENT, {}) == expected
+    mine, theirs = both_ways(text, model=None)
+    scope = Scope(MIXED_ELEMENT, {}, None)
+    assert mine.evaluate(scope) == theirs.evaluate(scope) == expected
 
 
 @pytest.mark.parametrize("text", ["today() - 6 months", "today() - 1 year - 1 day", "birthDate < today() - 1 day"])
 def test_date_arithmetic_on_today_follows_the_evaluation_clock_across_midnight(coverage_kb, monkeypatch, text):
     """Date arithmetic on today() reads the evaluation's clock: the next day gives the next day's answer."""
-    mine = FHIRPathCompiler(R4_MODEL, _FUNCTIONS).compile(parse_strict(text))
-    theirs = fhirpathpy.compile(text, R4_MODEL, {"userInvocationTable": _FUNCTIONS})
+    mine, theirs = both_ways(text)
     scope = Scope(PATIENT, {}, DataView(coverage_kb.terminology, {"patientId": "p1"}, {"p": PATIENT}))
     answers = []
     for moment in (datetime(2026, 2, 28, 23, 59), datetime(2026, 3, 1, 0, 1), datetime(2026, 3, 1, 12, 0)):
         monkeypatch.setattr(systemtime, "now", lambda moment=moment: moment)
-        answers.append(outcome(mine, scope, {}))
-        assert answers[-1] == outcome(theirs, scope, {})
+        answers.append(outcome(mine, scope))
+        assert answers[-1] == outcome(theirs, scope)
     assert answers[0] != answers[1] or text.startswith("birthDate")
     assert answers[1] == answers[2]
 
