@@ -157,22 +157,16 @@ class RequestVariables(Mapping[str, Any]):
     computes them all.
     """
 
-    __slots__ = ("_library", "_limit", "_read")
+    __slots__ = ("_library", "_limit")
 
     def __init__(self, library: _LibraryVariables, limit: int):
         self._library = library
         self._limit = limit
-        # What each name resolved to here: it cannot change within a request, and the plan's expressions read
-        # the same few variables about a hundred times a request.
-        self._read: dict[str, Any] = {}
 
     def __getitem__(self, name: str) -> Any:
-        value = self._read.get(name, _FAILED)
+        value = self._library.lookup(name, self._limit)
         if value is _FAILED:
-            value = self._library.lookup(name, self._limit)
-            if value is _FAILED:
-                raise KeyError(name)
-            self._read[name] = value
+            raise KeyError(name)
         return value
 
     def __contains__(self, name: object) -> bool:

@@ -1,7 +1,9 @@
 """FHIRPath expressions: checked and compiled once at load, evaluated per request.
 
 fhirpathpy's own parser ignores syntax errors (it parses ``resources(`` without
-complaint), so expressions are first parsed here with an error listener that
+complaint), so expressions are first parsed here, with fhirpathpy's generated
+ANTLR lexer and parser and its tree listener (private names of the pinned
+version, see :mod:`fhir_content.fhirpath_compiler`), an error listener that
 raises and a check that the whole text was consumed. The parse tree is then
 checked statically: every function exists, and every value-set URL written as
 a string literal in ``resourcesIn`` / ``inValueSet`` / ``whereCodeIn`` names a
@@ -73,16 +75,17 @@ def _where_code_in(inputs: list, vs_url: str) -> list[dict]:
     return _view().where_code_in(inputs, vs_url)
 
 
-# fhirpathpy user invocation table: fn(inputs, *args), argument types by arity.
-_FUNCTIONS: dict[str, dict[str, Any]] = {
+#: The functions added to FHIRPath, in fhirpathpy's ``userInvocationTable`` shape: fn(inputs, *args), argument
+#: types by arity (also what fhirpathpy itself needs to run the content's expressions).
+FUNCTIONS: dict[str, dict[str, Any]] = {
     "resources": {"fn": _resources, "arity": {1: ["String"]}},
     "resourcesIn": {"fn": _resources_in, "arity": {2: ["String", "String"]}},
     "inValueSet": {"fn": _in_value_set, "arity": {1: ["String"]}},
     "whereCodeIn": {"fn": _where_code_in, "arity": {1: ["String"]}},
 }
 _VALUE_SET_FUNCTIONS = ("resourcesIn", "inValueSet", "whereCodeIn")
-_COMPILER = FHIRPathCompiler(R4_MODEL, _FUNCTIONS)
-KNOWN_FUNCTIONS = frozenset(invocation_registry) | frozenset(_FUNCTIONS)
+_COMPILER = FHIRPathCompiler(R4_MODEL, FUNCTIONS)
+KNOWN_FUNCTIONS = frozenset(invocation_registry) | frozenset(FUNCTIONS)
 
 
 class ExpressionError(Exception):
@@ -107,8 +110,8 @@ def safe_reason(exc: BaseException) -> str:
 class Scope(NamedTuple):
     """What one evaluation sees: the root resource, the ``%`` variables and the request's data view.
 
-    A tuple rather than a frozen dataclass: one is made for each Library variable a request computes, and a
-    tuple is built in a third of the time.
+    A tuple rather than a frozen dataclass: one is made for each Library variable a request computes, and
+    tuples are the cheapest immutable record to build.
     """
 
     root: Mapping[str, Any]
@@ -128,13 +131,14 @@ class Expression:
     text: str
     where: str
     raw: bool
-    _fn: Callable[..., list] = field(repr=False)
+    #: ``function(resource, variables)``: the compiled evaluation, without the view and the error wrapping.
+    function: Callable[..., list] = field(repr=False)
 
     def evaluate(self, scope: Scope) -> list[Any]:
         """The result: plain JSON-like values (a copy), or fhirpathpy nodes when ``raw``."""
         token = _current_view.set(scope.view)
         try:
-            return self._fn(scope.root, scope.variables)
+            return self.function(scope.root, scope.variables)
         except Exception as exc:  # any fhirpathpy failure becomes one well-described error
             raise ExpressionError(self.where, exc) from exc
         finally:
@@ -272,10 +276,10 @@ class ExpressionCompiler:
     def _call_problem(self, name: str, params: list[Mapping[str, Any]]) -> str | None:
         if name not in KNOWN_FUNCTIONS:
             return f"unknown FHIRPath function {name}()"
-        if name not in _FUNCTIONS:
+        if name not in FUNCTIONS:
             return None
-        if len(params) not in _FUNCTIONS[name]["arity"]:
-            return f"{name}() takes {next(iter(_FUNCTIONS[name]['arity']))} argument(s)"
+        if len(params) not in FUNCTIONS[name]["arity"]:
+            return f"{name}() takes {next(iter(FUNCTIONS[name]['arity']))} argument(s)"
         literals = [_string_literal(p) for p in params]
         if name in ("resources", "resourcesIn") and literals[0] is not None:
             if not is_resource_type(literals[0]):

@@ -4,12 +4,12 @@ fhirpathpy evaluates an expression by walking its parse tree on every call:
 each node is dispatched through a table, every function call and operator
 rebuilds the ~100-entry function registry, literals and identifiers are
 re-read with regular expressions, and parameters are re-wrapped. That walk
-was about half of the engine's time per request. Here each tree node becomes
-one closure at load, with everything that does not depend on the data (the
+dominated the engine's time per request. Here each tree node becomes one
+closure at load, with everything that does not depend on the data (the
 function looked up, the literal parsed, the member name, the parameter kinds)
 decided then.
 
-The semantics stay fhirpathpy's (version 2.x): the same results, the same
+The semantics stay fhirpathpy's: the same results, the same
 ``$this``/``$index``/``$total`` bookkeeping in the evaluation context (a
 filter leaves its last ``$this`` visible to later arguments, as there), and
 the result converted exactly as ``fhirpathpy.compile`` converts it. Most
@@ -37,29 +37,49 @@ to each call instead of a copy of it, so a mapping that computes a variable
 on first use (see :class:`fhir_content.environment.RequestVariables`) only
 computes the variables an expression actually reads; and fhirpathpy's clock
 (``today()``, ``now()``) is reset only by evaluations that read it.
+
+fhirpathpy's public API is ``evaluate``/``compile`` on expression text, which
+re-walks the tree; reusing its parts instead ties this module to one release,
+so pyproject.toml pins fhirpathpy exactly (tests/test_fhirpathpy_pin.py says
+when another version is installed). The private names still used here and in
+:mod:`fhir_content.fhirpath_native`, each because re-writing it would copy
+fhirpathpy's semantics rather than reuse them:
+
+- ``engine.invocations.invocation_registry``: every function and operator not
+  made native, and their declared argument kinds;
+- ``engine.check_*_param`` and ``engine.type_specifier``: how an argument of a
+  declared kind is checked, and how a type name is read;
+- ``engine.util.process_user_invocation_table`` and ``get_data``: how user
+  functions see their inputs, and how a result becomes plain data;
+- ``engine.evaluators``: ``string_literal`` and ``quantity_literal`` (escapes
+  and units) and ``create_reduce_member_invocation`` (member access on data
+  the native path does not handle);
+- ``engine.invocations.constants``: the clock ``today()`` and ``now()`` read,
+  reset per evaluation as fhirpathpy resets it;
+- ``engine.invocations.equality.equality`` and
+  ``engine.invocations.existence.distinct_fn``: ``=`` and ``distinct`` for
+  values the native versions hand back (dates, quantities, decimals);
+- ``engine.nodes`` (``ResourceNode``, ``FP_Type``, ``FP_DateTime``,
+  ``FP_Time``, ``FP_Quantity``): the values an evaluation passes around, and
+  the ``ResourceNode`` attributes ``path`` and ``data``.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Callable, Mapping
-from datetime import date
 from decimal import Decimal
 from functools import reduce
 from typing import Any
 
 from fhirpathpy.engine import check_boolean_param, check_integer_param, check_number_param, check_string_param, type_specifier
-from fhirpathpy.engine import util
+from fhirpathpy.engine.evaluators import create_reduce_member_invocation, quantity_literal, string_literal
 from fhirpathpy.engine.invocations import invocation_registry
-from fhirpathpy.engine.invocations.constants import constants, systemtime
-from fhirpathpy.engine.nodes import FP_DateTime, FP_Time, FP_Type, ResourceNode, TypeInfo
+from fhirpathpy.engine.invocations.constants import constants
+from fhirpathpy.engine.nodes import FP_DateTime, FP_Time, FP_Type, ResourceNode
 from fhirpathpy.engine.util import get_data, process_user_invocation_table
 
-from fhir_content.fhirpath_native import PATH_CACHE_LIMIT, MemberAccess, distinct, equal, make_node, one
-
-# fhirpathpy.engine re-exports the evaluator table under the module's name, so import the module itself.
-_evaluators = importlib.import_module("fhirpathpy.engine.evaluators")
+from fhir_content.fhirpath_native import MemberAccess, distinct, equal, one
 
 UCUM = "http://unitsofmeasure.org"
 _PARAM_CHECKS = {
@@ -130,8 +150,7 @@ class FHIRPathCompiler:
         compile_node = getattr(self, "_" + node["type"], None)
         if compile_node is None:
             raise FHIRPathCompileError(f"FHIRPath node {node['type']} is not supported")
-        step = compile_node(node)
-        return _per_day(step) if node["type"] in _ARITHMETIC and _depends_on_today_only(node) else step
+        return compile_node(node)
 
     def _child(self, node: Mapping[str, Any]) -> Step:
         """Nodes that only wrap their one child (their evaluator evaluates the child)."""
@@ -169,12 +188,12 @@ class FHIRPathCompiler:
         return lambda ctx, data: [value]
 
     def _StringLiteral(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
-        (value,) = _evaluators.string_literal(None, None, node)
+        (value,) = string_literal(None, None, node)
         return lambda ctx, data: [value]
 
     # Quantity, date and time literals build mutable fhirpathpy objects: a fresh one per evaluation.
     def _QuantityLiteral(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
-        return lambda ctx, data: _evaluators.quantity_literal(ctx, data, node)
+        return lambda ctx, data: quantity_literal(ctx, data, node)
 
     def _DateTimeLiteral(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
         text = node["text"][1:]
@@ -209,16 +228,16 @@ class FHIRPathCompiler:
 
     def _MemberInvocation(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
         key = _identifier(node["children"][0]).replace("`", "")
-        fallback = _evaluators.create_reduce_member_invocation(self.model, key)
+        fallback = create_reduce_member_invocation(self.model, key)
         member = MemberAccess(self.model, key, fallback) if isinstance(self.model, dict) else None
-        resource_type = util.is_capitalized(key)
+        resource_type = key[0] == key[0].upper()  # a type name: fhirpathpy filters resources by it
 
         def run(ctx: Context, data: Any) -> list:
             if not isinstance(data, list):
                 return []
             if resource_type:
                 try:
-                    return [make_node(x, key) for x in data if x["resourceType"] == key]
+                    return [ResourceNode.create_node(x, key) for x in data if x["resourceType"] == key]
                 except TypeError:
                     pass
             return member(data) if member is not None else list(reduce(fallback, data, []))
@@ -231,10 +250,10 @@ class FHIRPathCompiler:
         def run(ctx: Context, data: Any) -> list:
             items = collection(ctx, data)
             position = index(ctx, data)
-            if util.is_empty(position):
+            if not position:
                 return []
             n = int(position[0])
-            if items is not None and util.is_some(n) and len(items) > n >= 0:
+            if items is not None and len(items) > n >= 0:
                 return [items[n]]
             return []
 
@@ -248,7 +267,7 @@ class FHIRPathCompiler:
             result = operand(ctx, data)
             if len(result) != 1:
                 raise ValueError("Unary " + sign + " can only be applied to an individual number.")
-            if not util.is_number(result[0]):
+            if not isinstance(result[0], int | Decimal | complex) or isinstance(result[0], bool):
                 raise ValueError("Unary " + sign + " can only be applied to a number.")
             if sign == "-":
                 result[0] = -result[0]
@@ -272,7 +291,7 @@ class FHIRPathCompiler:
             makers = [self._param(invocation["variadic"], p) for p in (raw_params if isinstance(raw_params, list) else [])]
 
             def variadic(ctx: Context, data: Any) -> list:
-                if nullable_input and util.is_nullable(data):
+                if nullable_input and _nullable(data):
                     return []
                 this = ctx["$this"] if "$this" in ctx else ctx["dataRoot"]
                 return one(fn(ctx, one(data), *[make(ctx, this) for make in makers]))
@@ -284,7 +303,7 @@ class FHIRPathCompiler:
                 raise FHIRPathCompileError(f"{name}() takes no arguments")
 
             def no_params(ctx: Context, data: Any) -> list:
-                if nullable_input and util.is_nullable(data):
+                if nullable_input and _nullable(data):
                     return []
                 return one(fn(ctx, one(data)))
 
@@ -319,19 +338,15 @@ class FHIRPathCompiler:
     _MembershipExpression = _TypeExpression = _operator
 
     def _UnionExpression(self, node: Mapping[str, Any]) -> Step:  # noqa: N802
-        """``a | b | c``: one step for the whole chain (:func:`_union`), or one value if all are literals."""
+        """``a | b``: fhirpathpy's ``union_op`` (``distinct`` of both sides), with the native ``distinct``."""
         if self._invocation("|") is not invocation_registry.get("|"):
             return self._infix("|", node["children"])  # a user function named "|"
-        operands = _union_operands(node)
-        union = _union([self._node(operand) for operand in operands])
-        if all(_is_literal(operand) for operand in operands):  # 'refuted' | 'entered-in-error'
-            values = union({_MEMO: {}}, [])  # strings, numbers, booleans: immutable, the same every time
+        left, right = (self._node(operand) for operand in node["children"])
 
-            def literals(ctx: Context, data: Any) -> list:
-                ctx["$this"] = data  # as the union would leave it
-                return list(values)
+        def union(ctx: Context, data: Any) -> list:
+            a, b = _operands(ctx, data, left, right)
+            return distinct(a + b, ctx[_MEMO])
 
-            return literals
         return union
 
     # -- native fast paths (fhirpathpy's results, see fhir_content.fhirpath_native) ---------
@@ -434,13 +449,9 @@ class FHIRPathCompiler:
         own = invocation is invocation_registry.get(name)
         if own and name in _NATIVE_OPERATORS:
             return _NATIVE_OPERATORS[name](*(self._node(operand) for operand in operands))
-        if own and name in _TYPE_TESTS:
-            return _type_test(name == "asOp", self._node(operands[0]), type_specifier(None, None, operands[1]))
         fn = invocation["fn"]
         nullable = "nullable" in invocation
         kinds = invocation["arity"][2]
-        if kinds[0] == kinds[1] and _is_value_kind(kinds[0]):
-            return self._single_values(fn, kinds[0], nullable, operands)
         if kinds == ["Any", "Any"]:
             left, right = (self._node(operand) for operand in operands)
 
@@ -491,10 +502,10 @@ class FHIRPathCompiler:
         if kind == "TypeSpecifier":
             type_info = type_specifier(None, None, param)
             return lambda ctx, parent: type_info
-        return self._value_param(kind, self._node(param), _is_literal(param))
+        return self._value_param(kind, self._node(param))
 
     @staticmethod
-    def _value_param(kind: Any, step: Step, literal: bool) -> ParamMaker:
+    def _value_param(kind: Any, step: Step) -> ParamMaker:
         """An argument evaluated against the input (``$this`` = the input), then checked to be one value of its type."""
         if kind == "Any":
 
@@ -503,177 +514,19 @@ class FHIRPathCompiler:
                 return step(ctx, parent)
 
             return any_value
-        operand = _SingleValue.of(kind, step, literal)
-        if operand.step is None:
-            constant = operand.constant
-
-            def literal_value(ctx: Context, parent: Any) -> Any:
-                ctx["$this"] = parent
-                return constant
-
-            return literal_value
-
-        def value(ctx: Context, parent: Any) -> Any:
-            ctx["$this"] = parent
-            return operand.read(step(ctx, parent))
-
-        return value
-
-    def _single_values(self, fn: Callable[..., Any], kind: Any, nullable: bool, operands: list[Mapping[str, Any]]) -> Step:
-        """An operator on two single values of one type (``&``, ``and``, ``*``...): both arguments read in one step.
-
-        What fhirpathpy's operator does with two value parameters, in its
-        order: each operand evaluated on the input with ``$this`` set to it,
-        checked to be at most one value of the type, then the function called.
-        """
-        left, right = (_SingleValue.of(kind, self._node(operand), _is_literal(operand)) for operand in operands)
-        left_step, right_step = left.step, right.step
-
-        def run(ctx: Context, data: Any) -> list:
-            ctx["$this"] = data
-            a = left.constant if left_step is None else left.read(left_step(ctx, data))
-            ctx["$this"] = data
-            b = right.constant if right_step is None else right.read(right_step(ctx, data))
-            if nullable and (_nullable(a) or _nullable(b)):
-                return []
-            return one(fn(ctx, a, b))
-
-        return run
-
-
-# -- date arithmetic on today() alone ----------------------------------------------------
-
-_ARITHMETIC = frozenset({"AdditiveExpression", "MultiplicativeExpression"})
-# Nodes that read neither the data, nor a variable, nor the loop state: literals, wrappers, operators, calls.
-_DATA_FREE = frozenset({
-    "AdditiveExpression", "MultiplicativeExpression", "ParenthesizedTerm", "TermExpression", "InvocationTerm",
-    "LiteralTerm", "QuantityLiteral", "Quantity", "Unit", "DateTimePrecision", "PluralDateTimePrecision",
-    "NumberLiteral", "StringLiteral", "DateTimeLiteral", "FunctionInvocation", "Functn", "Identifier",
-})
-
-
-def _depends_on_today_only(node: Mapping[str, Any]) -> bool:
-    """An operation on ``today()`` and literals only (``today() - 6 months``): one value per calendar day.
-
-    Identifiers are allowed only as function names (``Functn``'s child): a
-    member access is a ``MemberInvocation`` node, not in :data:`_DATA_FREE`.
-    """
-    names: list[str] = []
-
-    def data_free(current: Mapping[str, Any]) -> bool:
-        if current.get("type") not in _DATA_FREE:
-            return False
-        name = _function_name(current)
-        if name is not None:
-            names.append(name)
-            return len(current.get("children") or ()) == 1  # no arguments
-        return all(data_free(child) for child in current.get("children") or () if isinstance(child, Mapping))
-
-    return data_free(node) and bool(names) and set(names) == {"today"}
-
-
-def _per_day(step: Step) -> Step:
-    """``step`` worked out once per day of the evaluation's clock (fhirpathpy's, which ``today()`` reads).
-
-    ``today() - 6 months`` costs fhirpathpy's date arithmetic (tens of
-    microseconds, more on a cold cache) and is the same for every request of
-    a day. The result is a list of immutable values (fhirpathpy's ``today()``
-    is a string, its date arithmetic makes new objects); each call gets its
-    own copy of the list. Two threads computing it at once compute the same
-    value; the last one stays.
-    """
-    remembered: dict[str, tuple[date, list]] = {}
-
-    def run(ctx: Context, data: Any) -> list:
-        day = systemtime.now().date()
-        entry = remembered.get("day")
-        if entry is None or entry[0] != day:
-            entry = remembered["day"] = (day, step(ctx, data))
-        return list(entry[1])
-
-    return run
-
-
-class _SingleValue:
-    """One argument of a declared value type (``String``, ``Boolean``...): fhirpathpy's check of it, decided at load.
-
-    ``step`` is ``None`` for a literal of the right type, checked once here
-    (``constant``); a literal of the wrong type keeps its step and still
-    fails when run, as in fhirpathpy.
-    """
-
-    __slots__ = ("step", "constant", "_check", "_single")
-
-    def __init__(self, step: Step | None, constant: Any, check: Callable[[Any], Any], single: str):
-        self.step = step
-        self.constant = constant
-        self._check = check
-        self._single = single
-
-    @classmethod
-    def of(cls, kind: Any, step: Step, literal: bool) -> _SingleValue:
         single = kind[0] if isinstance(kind, list) else kind
         check = _PARAM_CHECKS.get(single)
         if check is None:
             raise FHIRPathCompileError(f"arguments of type {single} are not supported")
-        if literal:  # 'text', 10 or true
-            try:
-                return cls(None, check(step({}, None)[0]), check, single)
-            except Exception:  # noqa: BLE001 - fhirpathpy raises plain Exceptions; left to fail at run time
-                pass
-        return cls(step, None, check, single)
 
-    def read(self, result: list) -> Any:
-        """The checked value of an evaluated argument, ``[]`` when empty (fhirpathpy's ``make_param``)."""
-        if len(result) > 1:
-            raise ValueError(f"Unexpected collection{json.dumps(result)}; expected singleton of type {self._single}")
-        return self._check(result[0]) if result else []
+        def value(ctx: Context, parent: Any) -> Any:
+            ctx["$this"] = parent
+            result = step(ctx, parent)
+            if len(result) > 1:
+                raise ValueError(f"Unexpected collection{json.dumps(result)}; expected singleton of type {single}")
+            return check(result[0]) if result else []
 
-
-def _is_value_kind(kind: Any) -> bool:
-    single = kind[0] if isinstance(kind, list) else kind
-    return single in _PARAM_CHECKS
-
-
-#: The type-test operators (``is``, ``as``), by fhirpathpy's name for them.
-_TYPE_TESTS = frozenset({"isOp", "asOp"})
-
-
-def _type_test(is_as: bool, operand: Step, type_info: TypeInfo) -> Step:
-    """``x is T`` / ``x as T``: fhirpathpy's ``is_fn`` / ``as_fn``, with each answer remembered by the item's type.
-
-    fhirpathpy works out the type of the item anew on every test (a regular
-    expression on a node's path, then a walk of the model's type hierarchy).
-    The answer depends only on the node's path, or for a plain value on its
-    Python type, and on ``T``: it is remembered per step, for as many
-    distinct types as :data:`~fhir_content.fhirpath_native.PATH_CACHE_LIMIT` (paths can come from request
-    data). Failures are not remembered; they are raised every time, as there.
-    """
-    answers: dict[tuple[bool, Any], bool] = {}
-    operator = "as" if is_as else "is"
-
-    def matches(item: Any) -> bool:
-        key = (True, item.path) if type(item) is ResourceNode else (False, type(item))
-        known = answers.get(key)
-        if known is None:
-            known = TypeInfo.from_value(item).is_(type_info)
-            if len(answers) < PATH_CACHE_LIMIT:
-                answers[key] = known
-        return known
-
-    def run(ctx: Context, data: Any) -> list:
-        ctx["$this"] = data
-        items = operand(ctx, data)
-        TypeInfo.model = ctx.get("model")  # as fhirpathpy sets it, for the functions after this one
-        if not items:
-            return []
-        if len(items) > 1:
-            raise ValueError(f"Expected singleton on left side of '{operator}', got {items}")
-        if is_as:
-            return items if matches(items[0]) else []
-        return [matches(items[0])]
-
-    return run
+        return value
 
 
 def _exists(ctx: Context, data: Any) -> list:
@@ -722,49 +575,6 @@ def _operands(ctx: Context, data: Any, left: Step, right: Step) -> tuple[list, l
     return a, right(ctx, data)
 
 
-def _union_operands(node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The operands of a chain of ``|`` in order: ``a | b | c`` parses as ``(a | b) | c``."""
-    left, right = node["children"]
-    return (_union_operands(left) if left.get("type") == "UnionExpression" else [left]) + [right]
-
-
-#: Item types for which one ``distinct`` of a whole ``|`` chain equals fhirpathpy's one per ``|`` (see _union).
-_UNION_AT_ONCE = frozenset({dict, str, ResourceNode})
-
-
-def _union(operands: list[Step]) -> Step:
-    """``a | b | c``: fhirpathpy's ``union_op`` once per ``|`` (``distinct`` of both sides), with keys remembered.
-
-    Each operand is evaluated on the input with ``$this`` set to it, in
-    order, as the nested unions do. When every item of every operand is a
-    ``dict``, or every one a string, or every one a node, one ``distinct`` of
-    them all gives what the ``distinct`` per ``|`` gives: the keys are the
-    same however the items are grouped, the first position of a key and the
-    last item holding it are the same, and nodes come out re-made without a
-    path either way. A chain of eight ``resourcesIn`` then de-duplicates once
-    instead of seven times over a growing list. Mixed items (a node beside a
-    string is keyed by identity, and a ``distinct`` re-makes nodes) take
-    fhirpathpy's steps.
-    """
-
-    def union(ctx: Context, data: Any) -> list:
-        parts = []
-        for operand in operands:
-            ctx["$this"] = data
-            parts.append(operand(ctx, data))
-        memo = ctx[_MEMO]
-        items = [item for part in parts for item in part]
-        kinds = {type(item) for item in items}
-        if len(kinds) <= 1 and kinds <= _UNION_AT_ONCE:
-            return distinct(items, memo)
-        result = parts[0]
-        for part in parts[1:]:
-            result = distinct(result + part, memo)
-        return result
-
-    return union
-
-
 def _equality(negate: bool) -> Callable[[Step, Step], Step]:
     """``=`` / ``!=``: empty operands give empty; an unknown answer (``None``) gives empty."""
 
@@ -799,14 +609,8 @@ def _default_variable(ctx: Context, name: str) -> Any:
 
 
 def _identifier(node: Mapping[str, Any]) -> str:
-    return _evaluators.identifier(None, None, node)[0]
-
-
-def _is_literal(node: Mapping[str, Any]) -> bool:
-    """A string, number or boolean literal: the same immutable value on every evaluation."""
-    while node.get("type") in ("TermExpression", "LiteralTerm") and len(node.get("children") or ()) == 1:
-        node = node["children"][0]
-    return node.get("type") in ("StringLiteral", "NumberLiteral", "BooleanLiteral")
+    """An identifier's name: fhirpathpy drops one double quote at each end."""
+    return node["text"].removeprefix('"').removesuffix('"')
 
 
 def _nullable(value: Any) -> bool:

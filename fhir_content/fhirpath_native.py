@@ -13,7 +13,7 @@ back to fhirpathpy:
 
 - member access resolves a child's model path once per parent path and key
   instead of once per item; only plain ``dict`` data is handled here. It
-  leaves ``propName`` and ``index`` unset: fhirpathpy (2.x) reads them only
+  leaves ``propName`` and ``index`` unset: fhirpathpy (the pinned version) reads them only
   to build the ``propName`` of a child, never for a result, type or
   comparison (``tests/test_fhirpath_native.py`` checks that it still does);
 - de-duplication keys a ``dict`` by its ``json.dumps`` text computed once per
@@ -45,37 +45,6 @@ _SIMPLE = (str, bool, int)  # compared by Python equality exactly as fhirpathpy'
 _QUANTITY_PATHS = ("Quantity", "System.Quantity")  # nodes fhirpathpy's equality turns into FP_Quantity
 _BY_ID = object()  # tags the key of a dict keyed by its unique ``id`` (see _keys)
 PATH_CACHE_LIMIT = 512  # parent paths come from resource types in request data: bound what is remembered
-
-
-_new = object.__new__
-#: Parsed JSON values that are not objects: ``ResourceNode`` keeps the path it is given for them.
-_JSON_SCALARS_AND_LISTS = frozenset({str, int, float, bool, list, type(None)})
-
-
-def make_node(data: Any, path: str | None = None) -> ResourceNode:
-    """``ResourceNode.create_node(data, path)``, built directly for parsed JSON values.
-
-    A request makes a hundred or more nodes; fhirpathpy's constructor asks
-    ``isinstance(data, collections.abc.Mapping)`` of each, an ABC check that
-    costs more than the rest of the node. For ``dict`` and JSON's other
-    values the answer is known from the exact type, so the node is made with
-    the same five attributes (a resource's own type as its path, as there);
-    anything else, nodes included, goes to ``create_node`` itself
-    (``tests/test_fhirpath_native.py`` compares the two).
-    """
-    kind = type(data)
-    if kind is dict:
-        if "resourceType" in data:
-            path = data["resourceType"]
-    elif kind not in _JSON_SCALARS_AND_LISTS:
-        return ResourceNode.create_node(data, path)
-    made = _new(ResourceNode)
-    made.path = path
-    made.data = data
-    made._data = None
-    made.propName = None
-    made.index = None
-    return made
 
 
 def one(item: Any) -> list:
@@ -123,9 +92,9 @@ class MemberAccess:
                     if added is None:
                         continue
                     if type(added) is list:
-                        out.extend(make_node(x, child_path) for x in added)
+                        out.extend(ResourceNode.create_node(x, child_path) for x in added)
                     else:
-                        out.append(make_node(added, child_path))
+                        out.append(ResourceNode.create_node(added, child_path))
                 break
         return out
 
@@ -215,7 +184,7 @@ def uniq(items: list, memo: KeyMemo) -> list:
 def distinct(items: list, memo: KeyMemo) -> list:
     """fhirpathpy's ``distinct_fn`` (and so ``|``): nodes de-duplicated by their data and re-wrapped without a path."""
     if all(isinstance(item, ResourceNode) for item in items):
-        return [make_node(data) for data in uniq([item.data for item in items], memo)]
+        return [ResourceNode.create_node(data) for data in uniq([item.data for item in items], memo)]
     if all(isinstance(item, FP_Quantity) for item in items):
         return distinct_fn(None, items)  # quantities: fhirpathpy's unit conversions
     return uniq(items, memo)

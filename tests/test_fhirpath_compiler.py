@@ -9,6 +9,7 @@ node types and paths) or the fact of failing must match.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
@@ -28,30 +29,36 @@ from content.golden import PLAN_FOR_HOOK, prefetch_templates
 from engine.engine_scenarios import SCENARIOS
 from content.patients import CASES
 from fhir_content import ContentLoadError, DataView, KnowledgeBase
-from fhir_content.environment import build_scope
-from fhir_content.expressions import _FUNCTIONS, R4_MODEL, Expression, ExpressionCompiler, Scope, _current_view, parse_strict, to_json
+from fhir_content.environment import DerivedFacts, build_scope
+from fhir_content.expressions import FUNCTIONS, R4_MODEL, Expression, ExpressionCompiler, ExpressionError, Scope, parse_strict, to_json
 from fhir_content.fhirpath_compiler import FHIRPathCompiler
+from fhir_content.knowledge import CompiledContent, compile_content
 from fhir_content.problems import Problems
 from plugin import findings
 
 ENGINE_CONTENT = Path(__file__).parent / "engine" / "content"
+BME_CONTENT = files("plugin") / "content"
 
 
-def reference(expression: Expression) -> Any:
-    """fhirpathpy's own compiled function for the same text and options."""
-    options = {"userInvocationTable": _FUNCTIONS, "returnRawData": expression.raw}
-    return fhirpathpy.compile(expression.text, R4_MODEL, options)
+def reference(expression: Expression) -> Expression:
+    """The same expression evaluated by fhirpathpy's own compiled function, with the same options."""
+    options = {"userInvocationTable": FUNCTIONS, "returnRawData": expression.raw}
+    return dataclasses.replace(expression, function=fhirpathpy.compile(expression.text, R4_MODEL, options))
 
 
-def outcome(evaluate: Any, scope: Scope, variables: Mapping[str, Any]) -> Any:
+def both_ways(text: str, raw: bool = False, model: Any = R4_MODEL) -> tuple[Expression, Expression]:
+    """``text`` compiled here and by fhirpathpy, as expressions evaluated on a :class:`Scope`."""
+    mine = Expression(text, "test", raw, FHIRPathCompiler(model, FUNCTIONS).compile(parse_strict(text), raw=raw))
+    options = {"userInvocationTable": FUNCTIONS, "returnRawData": raw}
+    return mine, dataclasses.replace(mine, function=fhirpathpy.compile(text, model, options))
+
+
+def outcome(expression: Expression, scope: Scope) -> Any:
     """What an evaluation gave, comparably: its values (with node types and paths), or that it failed."""
-    token = _current_view.set(scope.view)
     try:
-        result = evaluate(scope.root, variables)
-    except Exception:  # noqa: BLE001 - failing is an outcome to compare
+        result = expression.evaluate(scope)
+    except ExpressionError:
         return "failed"
-    finally:
-        _current_view.reset(token)
     return [_comparable(item) for item in result] if isinstance(result, list) else _comparable(result)
 
 
@@ -61,9 +68,9 @@ def _comparable(item: Any) -> Any:
     return (type(item).__name__, to_json(item))
 
 
-def expressions_of(kb: KnowledgeBase, plan_id: str) -> Iterator[Expression]:
+def expressions_of(content: CompiledContent, plan_id: str) -> Iterator[Expression]:
     """Every compiled expression a plan evaluates, apart from its Library variables."""
-    plan = kb._content.plans[plan_id]
+    plan = content.plans[plan_id]
     for rule in plan.rules:
         yield from rule.conditions
         if rule.evidence:
@@ -75,47 +82,62 @@ def expressions_of(kb: KnowledgeBase, plan_id: str) -> Iterator[Expression]:
             yield from (dynamic.expression for dynamic in suggestion.activity.dynamic_values)
 
 
-def compare_plan(kb: KnowledgeBase, plan_id: str, context: Mapping[str, Any], prefetch: Mapping[str, Any]) -> int:
+def compare_plan(
+    content: CompiledContent, derived_facts: list[DerivedFacts], plan_id: str, context: Mapping[str, Any], prefetch: Mapping[str, Any]
+) -> int:
     """Evaluate every variable and expression of a plan both ways; returns how many were compared."""
-    plan = kb._content.plans[plan_id]
-    view = DataView(kb.terminology, context, prefetch)
-    scope = build_scope(view, base_url="https://x.org", language="en", libraries=(), derived_facts=kb._derived_facts)
+    plan = content.plans[plan_id]
+    view = DataView(content.terminology, context, prefetch)
+    scope = build_scope(view, base_url="https://x.org", language="en", libraries=(), derived_facts=derived_facts)
     variables = dict(scope.variables)
     compared = 0
     for library in plan.libraries:
         for variable in library.variables:
-            mine = outcome(variable.expression._fn, scope, variables)
-            assert mine == outcome(reference(variable.expression), scope, variables), variable.expression.where
+            current = Scope(scope.root, variables, view)
+            mine = outcome(variable.expression, current)
+            assert mine == outcome(reference(variable.expression), current), variable.expression.where
             if mine != "failed":
-                variables[variable.name] = variable.expression.evaluate(Scope(scope.root, variables, view))
+                variables[variable.name] = variable.expression.evaluate(current)
             compared += 1
     full = Scope(scope.root, variables, view)
-    for expression in expressions_of(kb, plan_id):
-        assert outcome(expression._fn, full, variables) == outcome(reference(expression), full, variables), expression.where
+    for expression in expressions_of(content, plan_id):
+        assert outcome(expression, full) == outcome(reference(expression), full), expression.where
         compared += 1
     return compared
 
 
+def compiled(source: Any) -> CompiledContent:
+    problems = Problems()
+    content = compile_content(source, problems)
+    assert not problems
+    return content
+
+
 @pytest.fixture(scope="module")
 def bme() -> KnowledgeBase:
-    return KnowledgeBase.load(files("plugin") / "content", derived_facts=[findings.derive_facts])
+    return KnowledgeBase.load(BME_CONTENT, derived_facts=[findings.derive_facts])
+
+
+@pytest.fixture(scope="module")
+def bme_content() -> CompiledContent:
+    return compiled(BME_CONTENT)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
-def test_every_bme_expression_agrees_on_every_golden_patient(bme, case):
+def test_every_bme_expression_agrees_on_every_golden_patient(bme, bme_content, case):
     request = case.hook_request(prefetch_templates(bme, case.hook))
-    assert compare_plan(bme, PLAN_FOR_HOOK[case.hook], request["context"], request["prefetch"]) > 50
+    assert compare_plan(bme_content, [findings.derive_facts], PLAN_FOR_HOOK[case.hook], request["context"], request["prefetch"]) > 50
 
 
 @pytest.mark.parametrize("workload", standard_workloads(quick=True, today=date(2026, 3, 2)), ids=lambda w: w.name)
-def test_every_bme_expression_agrees_on_the_benchmark_charts(bme, workload):
-    assert compare_plan(bme, workload.service_id, workload.body["context"], workload.body["prefetch"]) > 50
+def test_every_bme_expression_agrees_on_the_benchmark_charts(bme_content, workload):
+    assert compare_plan(bme_content, [findings.derive_facts], workload.service_id, workload.body["context"], workload.body["prefetch"]) > 50
 
 
 def test_every_engine_test_expression_agrees():
-    kb = KnowledgeBase.load(ENGINE_CONTENT)
+    content = compiled(ENGINE_CONTENT)
     for scenario in SCENARIOS.values():
-        compare_plan(kb, scenario.plan, scenario.context(), scenario.prefetch())
+        assert compare_plan(content, [], scenario.plan, scenario.context(), scenario.prefetch()) > 0
 
 
 PATIENT = {
@@ -198,14 +220,14 @@ FAST_PATHS = [
     "telecom.where(system = 'phone').select(value | system)", "(%dup | %dup).id",
     "name.where(true).given.first().startsWith(given.first())", "name.exists(true) and given.exists()",
     "name.select(given).where($this = 'A.').exists().toString().length()",
-    # a chain of | is one step; all its items dicts, strings or nodes: one distinct; mixed: one per |; all literals: one value
+    # chains of |: dicts, strings, nodes, mixed items and literals
     "%dup | %dup | %dup", "%dup | %dup | %dup | %nodes", "%nodes | 'Ada' | %nodes", "name.given | name.family | 'King'",
     "%dup | %nodes | %dup", "%nodes | %nodes | %nodes", "(%dup | %dup) | (%dup | %dup)", "%xs | 1 | 2.0 | 1.0",
     "%mixed | %mixed | 'a'", "'a' | 'b' | 'a'", "('b' | 'a') | 'b'", "true | false | true", "1 | 2 | 1",
     "name.where(given.intersect('Ada' | 'A.' | 'Ada').exists()).count()", "name.select('x' | 'y' | 'x').count()",
     "name.select(('a' | 'b').count().toString() & $this.given.first())", "name.given.where(($this | 'x' | 'y').count() > 2)",
     "telecom.where(system = 'phone').value | telecom.system | {} | name.given",
-    # is / as with the answer remembered per type; operators on two single values read in one step
+    # is / as on values and nodes; operators on two single values (their checks, empty operands, wrong types)
     "%mixed.where($this is Integer)", "%mixed.select($this is Boolean)", "%mixed.select($this is Decimal)",
     "%nodes.where($this is string).count()", "name.given.first() as string", "(1 | 2) as Integer", "{} as Integer",
     "id is FHIR.string", "%dup.where($this is Observation).count()", "%dup.select($this as Observation).id",
@@ -215,7 +237,7 @@ FAST_PATHS = [
     "5 mod 2", "1.5 / 0.5", "name.where(given.first() = 'Ada' and family.exists()).count()",
     "'abc'.substring('x')", "'abc'.substring(1.5)", "'abc'.substring(1.0)", "(1 | 2).take(true)", "'abc'.substring(-1)",
     "name.given.join(1)", "'a'.upper().replace('A', 'b').startsWith(true)",
-    # worked out once per day (today() and literals only), then remembered:
+    # date arithmetic on today():
     "today() - 6 months", "today() - 6 months + 1 day", "(today() - 1 year) < today()", "today() - 6 months - today()",
     "(today() - 3 months).toString()", "birthDate >= today() - 100 years", "today() - 2 'mo'", "today() + 1",
 ]
@@ -236,27 +258,44 @@ EDGE_VARIABLES = {
 @pytest.mark.parametrize("text", COVERAGE + FAST_PATHS)
 @pytest.mark.parametrize("raw", [False, True], ids=["json", "raw"])
 def test_every_kind_of_node_agrees(coverage_kb, text, raw):
-    tree = parse_strict(text)
-    mine = FHIRPathCompiler(R4_MODEL, _FUNCTIONS).compile(tree, raw=raw)
-    theirs = fhirpathpy.compile(text, R4_MODEL, {"userInvocationTable": _FUNCTIONS, "returnRawData": raw})
+    mine, theirs = both_ways(text, raw)
     view = DataView(coverage_kb.terminology, {"patientId": "p1"}, {"o": OBSERVATION, "p": PATIENT})
     variables = {"x": 41, "xs": [1, 2], "context": {"patientId": "p1"}, **EDGE_VARIABLES}
     for root in (PATIENT, OBSERVATION):
         scope = Scope(root, variables, view)
-        assert outcome(mine, scope, variables) == outcome(theirs, scope, variables)
+        assert outcome(mine, scope) == outcome(theirs, scope)
+
+
+#: A list mixing strings, integers and booleans under one element: every item's node has the same path.
+MIXED_ELEMENT = {"resourceType": "Basic", "x": ["a", 1, True, 2]}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("x.select($this as integer)", [1, 2]),
+        ("x.select($this is integer)", [False, True, False, True]),
+        ("x.select($this is string)", [True, False, False, False]),
+        ("x.where($this is boolean)", [True]),
+    ],
+)
+def test_is_and_as_judge_each_item_by_its_own_value_when_no_model_is_set(text, expected):
+    """Without a model, fhirpathpy types a node by its value, not its path: items at one path differ."""
+    mine, theirs = both_ways(text, model=None)
+    scope = Scope(MIXED_ELEMENT, {}, None)
+    assert mine.evaluate(scope) == theirs.evaluate(scope) == expected
 
 
 @pytest.mark.parametrize("text", ["today() - 6 months", "today() - 1 year - 1 day", "birthDate < today() - 1 day"])
 def test_date_arithmetic_on_today_follows_the_evaluation_clock_across_midnight(coverage_kb, monkeypatch, text):
-    """The per-day value is per day of the clock today() reads: the next day gives the next day's answer."""
-    mine = FHIRPathCompiler(R4_MODEL, _FUNCTIONS).compile(parse_strict(text))
-    theirs = fhirpathpy.compile(text, R4_MODEL, {"userInvocationTable": _FUNCTIONS})
+    """Date arithmetic on today() reads the evaluation's clock: the next day gives the next day's answer."""
+    mine, theirs = both_ways(text)
     scope = Scope(PATIENT, {}, DataView(coverage_kb.terminology, {"patientId": "p1"}, {"p": PATIENT}))
     answers = []
     for moment in (datetime(2026, 2, 28, 23, 59), datetime(2026, 3, 1, 0, 1), datetime(2026, 3, 1, 12, 0)):
         monkeypatch.setattr(systemtime, "now", lambda moment=moment: moment)
-        answers.append(outcome(mine, scope, {}))
-        assert answers[-1] == outcome(theirs, scope, {})
+        answers.append(outcome(mine, scope))
+        assert answers[-1] == outcome(theirs, scope)
     assert answers[0] != answers[1] or text.startswith("birthDate")
     assert answers[1] == answers[2]
 

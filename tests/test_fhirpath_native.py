@@ -22,7 +22,7 @@ from fhirpathpy.engine.invocations.existence import distinct_fn
 from fhirpathpy.engine.nodes import FP_DateTime, FP_Quantity, ResourceNode
 
 from fhir_content.expressions import R4_MODEL
-from fhir_content.fhirpath_native import MemberAccess, distinct, make_node, uniq
+from fhir_content.fhirpath_native import MemberAccess, distinct, uniq
 
 CONDITION = {
     "resourceType": "Condition",
@@ -67,16 +67,6 @@ def test_dicts_keyed_by_id_agree_with_fhirpathpy(seed):
     pool = [CONDITION, copy, {**CONDITION, "note": []}, {"id": "c2"}, {"id": "c2", "x": 1}, {"id": 2}, {"a": 1}, "c1"]
     collection = [rng.choice(pool) for _ in range(rng.randint(0, 8))]
     assert [id(i) for i in uniq(collection, {})] == [id(i) for i in util.uniq(collection)]
-
-
-@pytest.mark.parametrize("data", [*ITEMS, {"resourceType": "Patient"}, {"resourceType": 1}, Decimal("2.5"), [CONDITION]], ids=repr)
-@pytest.mark.parametrize("path", [None, "string", "Condition.code"])
-def test_a_node_built_directly_is_the_node_fhirpathpy_builds(data, path):
-    mine, theirs = make_node(data, path), ResourceNode.create_node(data, path)
-    assert type(mine) is type(theirs)
-    assert vars(mine).keys() == vars(theirs).keys()
-    assert (mine.path, mine._data, mine.propName, mine.index) == (theirs.path, theirs._data, theirs.propName, theirs.index)
-    assert mine.data is theirs.data or mine is theirs
 
 
 @pytest.mark.parametrize("key", ["code", "coding", "onset", "recordedDate", "note", "text", "extension", "start", "id", "nope"])
