@@ -115,7 +115,8 @@ SOFT_TISSUE_WORDS = (
     r"muscles?|muscular|intramuscular|myo\w*|pedal|pericapsular|capsular|hoffa'?s?|"
     r"fat|pad|ligament\w*|tend[io]n\w*|peritendinous|achilles|perifascial|fascial?|"
     r"bursal?|interstitial|pulmonary|cerebral|dependent|pitting|lymph\w*|periosteal|"
-    r"paraspinal|perineural|synovial|sinus\s+tarsi|skin|dermal|scrotal|facial"
+    r"paraspinal|perineural|synovial|sinus\s+tarsi|skin|dermal|scrotal|facial|"
+    r"cartilage|chondral|menisc\w*|labr(?:um|al)|discs?|annul\w*|cord|nerves?|foramin\w*|canal|thecal"
 )
 
 #: (pattern, site, joint, kind). ``site``/``joint`` are the output vocabulary
@@ -285,7 +286,7 @@ UNCERTAINTY_CUES: tuple[tuple[str, str], ...] = (
     (r"can(?:not|\s+not|'t)\s+be\s+(?:\w+ly\s+)?(?:excluded|ruled\s+out)|(?:is\s+)?not\s+(?:\w+ly\s+)?(?:excluded|ruled\s+out)",
      "post"),
     (r"(?:is|are)\s+(?:suspected|questioned|possible|likely|unlikely|probable|uncertain|doubtful|indeterminate|"
-     r"equivocal|questionable|borderline|not\s+definite|(?:a\s+)?consideration|considered)", "post"),
+     r"equivocal|questionable|borderline|not\s+definite|(?:a\s+)?consideration|considered|favou?red(?!\s+over))", "post"),
     (r"of\s+(?:uncertain|unclear|indeterminate|undetermined)\s+(?:significance|etiology|aetiology|origin|cause)", "both"),
     (r"favou?red\s+over|possibility\s+of|(?:unclear|uncertain)(?:\s+(?:whether|if))?|whether", "pre"),
     (r"should\s+be\s+considered", "post"),
@@ -333,7 +334,7 @@ CLAUSE_BREAKS: tuple[tuple[str, str], ...] = (
     (r",\s*and\b|\bas\s+well\s+as\b", "contrast"),
     (r"\bthere\s+(?:is|are)\b", "new"),
     (r"(?<!consistent\s)(?<!compatible\s)(?<!keeping\s)(?<!associated\s)(?<!along\s)(?<!together\s)"
-     r"(?<!replaced\s)(?<!filled\s)(?<!treated\s)(?<!seen\s)\bwith\b", "with"),
+     r"(?<!replaced\s)(?<!filled\s)(?<!treated\s)(?<!seen\s)(?<!signal\s)\bwith\b", "with"),
 )
 
 PRESENT, UNCERTAIN, NEGATED, HISTORICAL = "present", "uncertain", "negated", "historical"
@@ -370,6 +371,8 @@ _SITE_RE = _alternation((p for p, _, _, _ in SITES), "s")
 _SITE_ABBREVIATION_RE = re.compile(SITE_ABBREVIATIONS)
 _LATERALITY_RE = re.compile(LATERALITY_PATTERN, _FLAGS)
 _SOFT_TISSUE_RE = re.compile(rf"\b(?:{SOFT_TISSUE_WORDS})\b", _FLAGS)
+#: A soft-tissue word just after a bone ("edema in the medial malleolus soft tissues").
+_SOFT_TISSUE_AFTER_RE = re.compile(rf"\s+(?:{SOFT_TISSUE_WORDS})\b", _FLAGS)
 _OTHER_FINDING_RE = re.compile(rf"\b(?:{OTHER_FINDING_WORDS})\b", _FLAGS)
 _MARROW_RE = re.compile(r"\bmarrow\b", _FLAGS)
 _QUALIFIED_BARE_RE = re.compile(
@@ -389,6 +392,9 @@ _NEGATED_LIST_RE = re.compile(
     r"(?:(?:evidence|signs?)\s+(?:of|for)\s+)?[\w'/-]+(?:\s+[\w'/-]+){0,3}(?:\s*,\s*[\w'/-]+(?:\s+[\w'/-]+){0,3})*\s*",
     _FLAGS)
 _AND_BREAK_RE = re.compile(r",\s*and\b", _FLAGS)
+#: Words that make a list item a finding reported present ("no fracture, small effusion, ...").
+_DEGREE_RE = re.compile(r"\b(?:small|mild|moderate|large|trace|minimal|extensive|marked|severe|subtle|focal|diffuse|patchy)\b",
+                        _FLAGS)
 _RELATIVE_RE = re.compile(r"\s*(?:which|that)\b", _FLAGS)
 #: Laterality written after a site: "oedema of the medial malleolus on the right", "in the sacrum bilaterally".
 _LATERALITY_AFTER_RE = re.compile(
@@ -396,8 +402,12 @@ _LATERALITY_AFTER_RE = re.compile(
     _FLAGS)
 #: A sentence labelled as being about the bones ("Bones: no fracture or contusion").
 _BONE_LABEL_RE = re.compile(r"\s*(?:bones?|osseous(?:\s+structures)?|bone\s+marrow|marrow)\s*:", _FLAGS)
-#: A line break inside a sentence: the line ends without a stop or colon and the next goes on in lower case.
-_WRAPPED_LINE_RE = re.compile(r"(?<=[^\s.:;!?])[ \t]*\n[ \t]*(?=[a-z(])")
+#: A line break inside a sentence: the line ends without a stop or colon and the next goes on in
+#: lower case, or (in capitals too) the line ends with a comma or a word that cannot end a sentence.
+_WRAPPED_LINE_RE = re.compile(
+    r"(?<=[^\s.:;!?])[ \t]*\n[ \t]*(?=[a-z(])|"
+    r"(?:(?<=,)|(?<=\bor)|(?<=\band)|(?<=\bnor)|(?<=\bof)|(?<=\bthe)|(?<=\bwith)|(?<=\bin)|(?<=\bno)|(?<=\bwithout))"
+    r"[ \t]*\n[ \t]*(?=\w)", _FLAGS)
 _SECTION_RE = re.compile(
     r"(?:^|(?<=[\s.;]))(?:" + "|".join(rf"(?P<h{i}>{p})" for i, (p, _) in enumerate(SECTION_HEADERS)) + r")\s*:",
     _FLAGS | re.MULTILINE,
@@ -532,7 +542,8 @@ def sentences(text: str) -> list[str]:
 def _clauses(sentence: str) -> list[_Clause]:
     clauses, start, kind = [], 0, "first"
     for match in _CLAUSE_RE.finditer(sentence):
-        if _AND_BREAK_RE.match(match.group()) and _NEGATED_LIST_RE.fullmatch(sentence, start, match.start()):
+        if (_AND_BREAK_RE.match(match.group()) and "," in sentence[start:match.start()]
+                and _NEGATED_LIST_RE.fullmatch(sentence, start, match.start())):
             continue  # "No fracture, dislocation, and marrow edema": the list goes on
         clauses.append(_Clause(start, match.start(), kind))
         start, kind = match.start(), CLAUSE_BREAKS[_row(match, "c")][1]
@@ -633,7 +644,8 @@ def _weak_term_is_bone(sentence: str, term: _Term, clause: _Clause, anatomy: Seq
             return True
         if site.start >= term.end and site.start < clause.end:
             gap = sentence[term.end:site.start]
-            if _BONE_TIE_GAP_RE.match(gap) and not _SOFT_TISSUE_RE.search(gap):
+            if (_BONE_TIE_GAP_RE.match(gap) and not _SOFT_TISSUE_RE.search(gap)
+                    and not _SOFT_TISSUE_AFTER_RE.match(sentence, site.end)):
                 return True
             break
     return bool(_MARROW_RE.search(sentence[clause.start:term.start]))
@@ -676,7 +688,8 @@ def _reaches(sentence: str, cue: _Cue, target: int) -> bool:
     *items, last = between.split(",")
     if _COORDINATOR_RE.search(last) or _RELATIVE_RE.match(last):
         return True
-    if last.strip() or not all(_LIST_ITEM_RE.fullmatch(item) for item in items):
+    if last.strip() or not all(_LIST_ITEM_RE.fullmatch(item) and not _DEGREE_RE.search(item) for item in items[1:]) \
+            or not _LIST_ITEM_RE.fullmatch(items[0]):
         return False
     # Bare items up to the target: a list when it has three items or more, or goes on with "or"/"nor".
     return len(items) >= 2 or bool(_LIST_GOES_ON_RE.match(sentence, target))
