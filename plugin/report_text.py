@@ -217,7 +217,8 @@ CURRENT_CUES: tuple[tuple[str, str], ...] = (
     (r"(?:partial(?:ly)?|incomplete|near(?:ly)?[\s-]+complete|almost\s+complete)\s+resol\w*", "both"),
     r"(?:largely|mostly|partially|nearly|almost\s+(?:completely|entirely))\s+resolved",
     r"not\s+(?:yet\s+)?(?:completely\s+|fully\s+|entirely\s+)?resolved",
-    r"again\s+(?:seen|noted|demonstrated|identified|visible)",
+    r"again\s+(?:seen|noted|demonstrated|identified|visible|present)",
+    r"today|(?:on\s+)?(?:the\s+)?(?:current|present|this)\s+(?:study|exam(?:ination)?|MRI|scan)",
     r"re-?demonstrat\w*",
     r"persist\w*",
     r"unchanged",
@@ -309,7 +310,10 @@ HISTORY_CUES: tuple[tuple[str, str], ...] = (
     (rf"(?:in|from|on|of|during|dated)\s+(?:\w+\s+){{0,2}}(?:\d{{1,2}}/){{0,2}}{_YEAR}\b", "both"),
     (rf"\((?:\w+\s+)?(?:\d{{1,2}}/){{0,2}}{_YEAR}\)", "both"),
     (rf"{_YEAR}\s+(?:\w+\s+)?(?:MRI|MR|study|exam(?:ination)?|report|scan|imaging|radiographs?)", "both"),
-    (r"reportedly|had\s+(?:shown|demonstrated|revealed)|at\s+the\s+time\s+of|last\s+(?:year|month|week)", "both"),
+    (r"(?:prior|previous|earlier|outside|old|initial|baseline|index|original|pre-?operative|preceding|last|comparison)\s+"
+     r"(?:\w+\s+){0,2}?(?:MRI|MR|CT|study|exam(?:ination)?|imaging|scan|radiographs?|report)", "both"),
+    (r"reportedly|had\s+(?:been\s+)?(?:shown|demonstrated|revealed|reported|described|seen|noted)|"
+     r"at\s+(?:the|that)\s+time(?:\s+of)?|in\s+the\s+past|last\s+(?:year|month|week)", "both"),
     (rf"(?:on|from)\s+(?:the\s+)?{_YEAR}\s+(?:MRI|MR|study|exam(?:ination)?|imaging|scan)", "post"),
     (r"(?:months|years|weeks)\s+ago", "post"),
     (r"(?:past\s+|remote\s+)?(?:history|hx)\s+of", "pre"),
@@ -680,9 +684,13 @@ def _reaches(sentence: str, cue: _Cue, target: int) -> bool:
     """Does a forward cue reach ``target`` across commas?
 
     Across a comma only in a list ("no fracture, dislocation or marrow
-    edema"), not in terse style ("no fracture, marrow edema in the talus").
+    edema", "no fracture, dislocation, marrow edema"), not in terse style
+    ("no fracture, marrow edema in the talus"); a time phrase also across
+    the comma that ends it ("In 2021, MRI showed ...").
     """
     between = sentence[cue.end:target]
+    if cue.kind == HISTORICAL and between.lstrip(" )").startswith(","):
+        between = between.lstrip(" )")[1:]  # an opening phrase: "On the prior MRI, there was ..."
     if "," not in between:
         return True
     *items, last = between.split(",")
