@@ -510,24 +510,27 @@ def _cleared_by_newer(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     joint and side ("has resolved", "no longer seen", or a clear follow-up MRI).
 
     Only dated entries compare, the laterality must be the same (both unstated counts as the
-    same), and a negation that names a bone clears only that bone's site: an undated or one-sided
-    statement never removes a finding, so a warning is not lost to a guess.
+    same), and a negation that names a bone clears only that bone's site (one of the joint
+    itself, "no BME in the left knee", clears all of it): an undated or one-sided statement
+    never removes a finding, so a warning is not lost to a guess.
     """
-    cleared: dict[tuple[str, str | None], list[tuple[str, str | None]]] = {}
+    latest: dict[tuple[str, str | None, str | None], str] = {}  # (joint, laterality, site or None) -> newest date
     for entry in findings:
         if entry["status"] == NEGATED and "date" in entry and "joint" in entry:
-            cleared.setdefault((entry["joint"], entry.get("laterality")), []).append((entry["date"], entry.get("site")))
-    if not cleared:
+            site = entry.get("site")
+            key = (entry["joint"], entry.get("laterality"), None if site == entry["joint"] else site)
+            latest[key] = max(latest.get(key, ""), entry["date"])
+    if not latest:
         return findings
-    return [{**entry, "status": HISTORICAL} if _is_cleared(entry, cleared) else entry for entry in findings]
+    return [{**entry, "status": HISTORICAL} if _is_cleared(entry, latest) else entry for entry in findings]
 
 
-def _is_cleared(entry: Mapping[str, Any], cleared: Mapping[tuple[str, str | None], list[tuple[str, str | None]]]) -> bool:
+def _is_cleared(entry: Mapping[str, Any], latest: Mapping[tuple[str, str | None, str | None], str]) -> bool:
     if entry["status"] not in (PRESENT, UNCERTAIN) or "date" not in entry or "joint" not in entry:
         return False
-    later = cleared.get((entry["joint"], entry.get("laterality")), ())
-    # A negation of the joint itself ("no BME in the left knee") clears every bone of it.
-    return any(date > entry["date"] and site in (None, entry["joint"], entry.get("site")) for date, site in later)
+    joint, laterality = entry["joint"], entry.get("laterality")
+    newest = max(latest.get((joint, laterality, None), ""), latest.get((joint, laterality, entry.get("site")), ""))
+    return newest > entry["date"]
 
 
 def _newest_first(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

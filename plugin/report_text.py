@@ -102,12 +102,17 @@ TERMS: tuple[tuple[str, str, bool], ...] = (
     (r"contusions?|bruis(?:e|es|ing)", BRUISE, False),
 )
 
-#: Words of which every alternative of every TERMS pattern contains one ("edema" is
-#: also in "oedema", "BM" starts "BME", "BML", "BMES"). A text without any of them
-#: has no term, so one scan of it replaces the sentence-by-sentence reading. A new
-#: TERMS row must contain one of these words (tests/findings/test_prefilters.py
-#: generates matches of every row and checks).
-TERM_WORDS = r"edema|osteoporosis|lesion|bruis|contusion|(?-i:BM)|modic|osteitis|sacroiliitis|hyper-?intens|signal|low\s+T1|stress"
+#: Words of which every match of every TERMS pattern contains one, in lower case ("edema" is
+#: also in "oedema"; "intens" in "hyper-intense"), plus the case-sensitive "BM" that starts
+#: "BME", "BML", "BMES"; "stress" is for :data:`STRESS_REACTION`. An ASCII text without any
+#: of them has no term, so a few substring tests replace the sentence-by-sentence reading.
+#: A new TERMS row must contain one of these (tests/findings/test_prefilters.py generates
+#: matches of every row and checks).
+TERM_WORDS: tuple[str, ...] = (
+    "edema", "osteoporosis", "lesion", "bruis", "contusion", "modic", "osteitis", "sacroiliitis", "intens", "signal",
+    "t1", "stress",
+)
+TERM_ABBREVIATION = "BM"
 
 #: Words that make a nearby weak "edema"/"contusion" a soft-tissue finding.
 SOFT_TISSUE_WORDS = (
@@ -370,7 +375,6 @@ _TERM_RE = _alternation((p for p, _, _ in TERMS), "t")
 #: Rows that describe the marrow's signal: a finding named later in the sentence says what it is
 #: ("STIR hyperintensity in the patella could reflect marrow edema" is uncertain BME, not also present BME).
 _DESCRIPTION_ROWS = frozenset(i for i, (p, _, _) in enumerate(TERMS) if p in (_BRIGHT_MARROW, _BRIGHT_SIGNAL))
-_TERM_WORD_RE = re.compile(TERM_WORDS, _FLAGS)
 _SITE_RE = _alternation((p for p, _, _, _ in SITES), "s")
 _SITE_ABBREVIATION_RE = re.compile(SITE_ABBREVIATIONS)
 _LATERALITY_RE = re.compile(LATERALITY_PATTERN, _FLAGS)
@@ -406,12 +410,8 @@ _LATERALITY_AFTER_RE = re.compile(
     _FLAGS)
 #: A sentence labelled as being about the bones ("Bones: no fracture or contusion").
 _BONE_LABEL_RE = re.compile(r"\s*(?:bones?|osseous(?:\s+structures)?|bone\s+marrow|marrow)\s*:", _FLAGS)
-#: A line break inside a sentence: the line ends without a stop or colon and the next goes on in
-#: lower case, or (in capitals too) the line ends with a comma or a word that cannot end a sentence.
-_WRAPPED_LINE_RE = re.compile(
-    r"(?<=[^\s.:;!?])[ \t]*\n[ \t]*(?=[a-z(])|"
-    r"(?:(?<=,)|(?<=\bor)|(?<=\band)|(?<=\bnor)|(?<=\bof)|(?<=\bthe)|(?<=\bwith)|(?<=\bin)|(?<=\bno)|(?<=\bwithout))"
-    r"[ \t]*\n[ \t]*(?=\w)", _FLAGS)
+#: Words that cannot end a sentence: a line ending in one goes on on the next line, in capitals too.
+_JOINING_WORDS = frozenset(("or", "and", "nor", "of", "the", "with", "in", "no", "without"))
 _SECTION_RE = re.compile(
     r"(?:^|(?<=[\s.;]))(?:" + "|".join(rf"(?P<h{i}>{p})" for i, (p, _) in enumerate(SECTION_HEADERS)) + r")\s*:",
     _FLAGS | re.MULTILINE,
@@ -538,9 +538,25 @@ def _until_blank_line(kind: str, text: str) -> list[tuple[str, str]]:
 def sentences(text: str) -> list[str]:
     """Split radiology text into sentences (lines, list items, full stops, semicolons)."""
     if "\n" in text:
-        text = _WRAPPED_LINE_RE.sub(" ", text)
+        text = _unwrapped(text)
     unlisted = _LIST_MARKER_RE.sub("\n", text)
     return [piece.strip() for piece in _SENTENCE_BREAK_RE.split(unlisted) if piece.strip()]
+
+
+def _unwrapped(text: str) -> str:
+    """Join the lines of a sentence broken across lines: a line that ends without a stop or colon
+    when the next goes on in lower case, or one that ends in a comma or a joining word."""
+    lines = text.split("\n")
+    joined = [lines[0]]
+    for line in lines[1:]:
+        before, after = joined[-1].rstrip(), line.lstrip()
+        if before and after and (
+                (before[-1] not in ".:;!?" and (after[0].islower() or after[0] == "("))
+                or before[-1] == "," or before.rsplit(None, 1)[-1].lower() in _JOINING_WORDS):
+            joined[-1] = f"{before} {after}"
+        else:
+            joined.append(line)
+    return "\n".join(joined)
 
 
 def _clauses(sentence: str) -> list[_Clause]:
@@ -583,14 +599,28 @@ def find_anatomy(text: str) -> list[Anatomy]:
         if laterality is None and found and _LIST_GAP_RE.match(text[found[-1].end:match.start()]):
             laterality = found[-1].laterality
         found.append(Anatomy(site, joint, laterality, match.start(), match.end(), kind))
-    return [replace(a, laterality=_laterality_after(text, a.end, found[i + 1].start if i + 1 < len(found) else len(text)))
-            if a.laterality is None else a for i, a in enumerate(found)]
+    lowered = text.lower()
+    if "on the" in lowered or "bilaterally" in lowered or "both sides" in lowered:  # laterality written after a site
+        for i, site in enumerate(found):
+            if site.laterality is None:
+                after = _laterality_after(text, site.end, found[i + 1].start if i + 1 < len(found) else len(text))
+                found[i] = replace(site, laterality=after) if after else site
+    return found
 
 
 def _laterality_after(text: str, start: int, end: int) -> str | None:
     """Laterality written shortly after a site and before the next one ("... on the right")."""
     match = _LATERALITY_AFTER_RE.match(text, start, end)
     return match.lastgroup if match else None
+
+
+def may_mention_bme(text: str) -> bool:
+    """False only when ``text`` cannot contain a BME term (``TERM_WORDS``): substring tests,
+    much cheaper than a scan with an alternation of the words."""
+    if TERM_ABBREVIATION in text or not text.isascii():
+        return True
+    lowered = text.lower()
+    return any(word in lowered for word in TERM_WORDS)
 
 
 def may_name_a_site(text: str) -> bool:
@@ -999,7 +1029,7 @@ class ReportText:
     @cached_property
     def mentions(self) -> list[Mention]:
         """What :func:`find_mentions` returns."""
-        if not _TERM_WORD_RE.search(self.text):
+        if not may_mention_bme(self.text):
             return []
         mentions: list[Mention] = []
         for kind, part in self._sentences:
