@@ -24,8 +24,10 @@ from typing import Any, Protocol
 
 from fhir_content.datacontext import codings
 from plugin.report_text import (
+    HISTORICAL,
     NEGATED,
     PRESENT,
+    UNCERTAIN,
     Mention,
     Reading,
     find_anatomy,
@@ -144,7 +146,7 @@ def derive_facts(view: DataView) -> dict[str, list[dict[str, Any]]]:
             results.append(_imaging_result(view, report, readings))
         findings.extend(_unique(_finding(m, report) for reading in readings.values() for m in reading.mentions))
     findings.extend(_coded_findings(view, coded))
-    return {"bmeFindings": _newest_first(findings), "imagingResults": _newest_first(results)}
+    return {"bmeFindings": _newest_first(_cleared_by_newer(findings)), "imagingResults": _newest_first(results)}
 
 
 # ---------------------------------------------------------------------------
@@ -501,6 +503,34 @@ def _unique(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     for entry in entries:
         seen.setdefault(tuple(sorted(entry.items())), entry)
     return list(seen.values())
+
+
+def _cleared_by_newer(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A present or uncertain finding is historical once a later report finds no BME at the same
+    joint and side ("has resolved", "no longer seen", or a clear follow-up MRI).
+
+    Only dated entries compare, the laterality must be the same (both unstated counts as the
+    same), and a negation that names a bone clears only that bone's site (one of the joint
+    itself, "no BME in the left knee", clears all of it): an undated or one-sided statement
+    never removes a finding, so a warning is not lost to a guess.
+    """
+    latest: dict[tuple[str, str | None, str | None], str] = {}  # (joint, laterality, site or None) -> newest date
+    for entry in findings:
+        if entry["status"] == NEGATED and "date" in entry and "joint" in entry:
+            site = entry.get("site")
+            key = (entry["joint"], entry.get("laterality"), None if site == entry["joint"] else site)
+            latest[key] = max(latest.get(key, ""), entry["date"])
+    if not latest:
+        return findings
+    return [{**entry, "status": HISTORICAL} if _is_cleared(entry, latest) else entry for entry in findings]
+
+
+def _is_cleared(entry: Mapping[str, Any], latest: Mapping[tuple[str, str | None, str | None], str]) -> bool:
+    if entry["status"] not in (PRESENT, UNCERTAIN) or "date" not in entry or "joint" not in entry:
+        return False
+    joint, laterality = entry["joint"], entry.get("laterality")
+    newest = max(latest.get((joint, laterality, None), ""), latest.get((joint, laterality, entry.get("site")), ""))
+    return newest > entry["date"]
 
 
 def _newest_first(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -8,25 +8,28 @@ status: present, uncertain, negated or historical.
 
 The rules are hand-written, in the NegEx/ConText family, and kept as data
 tables (the ``*_CUES``, ``TERMS`` and ``SITES`` tuples below) with a small
-matcher. No maintained offline library fits: negspacy and medspaCy need spaCy
-and its pipelines, and the remaining NegEx ports are unmaintained and know
-neither radiology sentence style nor anatomy. ``docs/findings.md`` describes
-every rule; ``tests/findings/corpus.tsv`` measures them.
+matcher. medspaCy's ConText, measured on the same held-out sentences, knows
+neither radiology wording nor anatomy (docs/findings.md says how it did).
+``docs/findings.md`` describes every rule; ``tests/findings/corpus.tsv`` and
+the held-out half ``tests/findings/heldout.tsv`` measure them.
 
 The pipeline for one text:
 
 1. sections: headers such as ``IMPRESSION:`` or ``INDICATION:`` set the
    context of the text that follows (clinical history is not a finding);
-2. sentences: line breaks, numbered items, full stops, semicolons;
+2. sentences: line breaks (not those inside a sentence), numbered items,
+   full stops, semicolons;
 3. clauses: a sentence is cut at contrast words (``but``, ``however``...),
-   at ``, and``, at ``with`` and at ``there is``; a cue acts inside its clause;
+   at ``, and`` (unless it ends a negated list), at ``with`` and at
+   ``there is``; a cue acts inside its clause, and across commas only in a
+   list ("no fracture, dislocation, bone marrow edema or effusion");
 4. terms (BME vocabulary), anatomy sites with laterality, and cues;
 5. each term gets the sites near it and a status from the cues around it;
    a cue between two sites (``... in the MFC but not in the tibial plateau``)
    changes the status of the sites after it.
 
-A text in which no term word occurs (``TERM_WORDS``) skips steps 2-5: most
-reports a chart holds never mention BME. All regular expressions are
+A text in which no term word occurs (``TERM_WORDS``, a few substring tests)
+skips steps 2-5: most reports a chart holds never mention BME. All regular expressions are
 compiled at import. :func:`read` remembers what it read of a text (see
 :mod:`plugin.text_memo`), so a report sent again on the next hook call costs
 one hash.
@@ -52,6 +55,24 @@ TRANSIENT_OSTEOPOROSIS = "transient osteoporosis"
 BMES = "bone marrow edema syndrome"
 
 _EDEMA = r"o?edema"
+#: Fluid-sensitive MRI sequences: bright marrow on them is how edema shows.
+_FLUID_SEQUENCE = (
+    r"(?:STIR|T2(?:[\s-]*weighted)?(?:[\s-]+fat[\s-]*(?:suppressed|saturated|sat))?|"
+    r"(?:fat[\s-]*(?:suppressed|saturated)|PD|proton\s+density)(?:[\s-]+(?:T2|fat[\s-]*(?:suppressed|saturated)))?|"
+    r"fluid[\s-]+sensitive)"
+)
+_BRIGHT = r"hyper-?intens(?:ity|ities|e)"
+_SIGNAL_DEGREE = r"(?:increased|high|bright|abnormal|faint|subtle|patchy|ill-defined|mild|focal|diffuse)"
+#: Marrow described by its signal, not named: "marrow hyperintensity", "T2 hyperintense marrow signal".
+_BRIGHT_MARROW = rf"(?:{_FLUID_SEQUENCE}\s+)?(?:{_BRIGHT}\s+marrow(?:\s+signal)?|marrow\s+{_BRIGHT})"
+#: Bright signal on fluid-sensitive images (or low T1 with high T2), without the word marrow:
+#: BME when tied to a bone, like a bare "edema".
+_BRIGHT_SIGNAL = (
+    rf"(?:{_SIGNAL_DEGREE}\s+)?{_FLUID_SEQUENCE}\s+(?:{_BRIGHT}(?:\s+signal(?:\s+intensity)?)?|signal\s+{_BRIGHT})|"
+    rf"{_SIGNAL_DEGREE}\s+{_FLUID_SEQUENCE}\s+signal(?:\s+intensity)?|"
+    r"low\s+T1(?:\s+signal)?\s+(?:and|with)\s+(?:high|increased|bright)\s+(?:T2|STIR|T2\s*/\s*STIR|fluid[\s-]+sensitive)"
+    r"(?:\s+signal)?|(?:increased|abnormal)\s+signal(?:\s+intensity)?"
+)
 
 #: (pattern, normalised term, strong). Order matters: at one position the
 #: first pattern that matches wins, so longer phrases come first. A *weak*
@@ -69,18 +90,32 @@ TERMS: tuple[tuple[str, str, bool], ...] = (
     (rf"(?:subchondral|osseous|bony|intra-?osseous|bone|trabecular)\s+{_EDEMA}", BME, True),
     (r"(?-i:BM[EO])s?\b", BME, True),
     (rf"{_EDEMA}tous\s+(?:bone\s+)?marrow", BME, True),
+    # Modic type 1 (alone or mixed with type 2) is endplate marrow edema; types 2 and 3 are fat and sclerosis.
+    (r"Modic\s+(?:type\s+)?(?:1|I)(?:\s*(?:and|/|-)\s*(?:type\s+)?(?:2|II))?(?:\s+(?:endplate\s+)?(?:changes?|signal))?|"
+     r"type\s+(?:1|I)\s+Modic(?:\s+(?:endplate\s+)?changes?)?", BME, True),
+    (r"Romanus\s+lesions?|(?:inflammatory\s+)?corner\s+(?:inflammatory\s+)?lesions?", BME, True),
+    (r"osteitis(?!\s+(?:condensans|deformans))", BME, True),
+    # Active sacroiliitis is defined on MRI by periarticular marrow edema.
+    (r"active\s+(?:inflammatory\s+)?sacroiliitis", BME, True),
+    (_BRIGHT_MARROW, BME, True),
     (r"bone\s+bruis(?:e|es|ing)", BRUISE, True),
     (r"(?:bone|osseous|bony|trabecular)\s+contusions?", BRUISE, True),
     (rf"{_EDEMA}(?:[\s-]+like\s+signal(?:\s+intensity)?)?", BME, False),
+    (_BRIGHT_SIGNAL, BME, False),
     (r"contusions?|bruis(?:e|es|ing)", BRUISE, False),
 )
 
-#: Words of which every alternative of every TERMS pattern contains one ("edema" is
-#: also in "oedema", "BM" starts "BME", "BML", "BMES"). A text without any of them
-#: has no term, so one scan of it replaces the sentence-by-sentence reading. A new
-#: TERMS row must contain one of these words (tests/findings/test_prefilters.py
-#: generates matches of every row and checks).
-TERM_WORDS = r"edema|osteoporosis|lesion|bruis|contusion|(?-i:BM)"
+#: Words of which every match of every TERMS pattern contains one, in lower case ("edema" is
+#: also in "oedema"; "intens" in "hyper-intense"), plus the case-sensitive "BM" that starts
+#: "BME", "BML", "BMES"; "stress" is for :data:`STRESS_REACTION`. An ASCII text without any
+#: of them has no term, so a few substring tests replace the sentence-by-sentence reading.
+#: A new TERMS row must contain one of these (tests/findings/test_prefilters.py generates
+#: matches of every row and checks).
+TERM_WORDS: tuple[str, ...] = (
+    "edema", "osteoporosis", "lesion", "bruis", "contusion", "modic", "osteitis", "sacroiliitis", "intens", "signal",
+    "t1", "stress",
+)
+TERM_ABBREVIATION = "BM"
 
 #: Words that make a nearby weak "edema"/"contusion" a soft-tissue finding.
 SOFT_TISSUE_WORDS = (
@@ -88,7 +123,8 @@ SOFT_TISSUE_WORDS = (
     r"muscles?|muscular|intramuscular|myo\w*|pedal|pericapsular|capsular|hoffa'?s?|"
     r"fat|pad|ligament\w*|tend[io]n\w*|peritendinous|achilles|perifascial|fascial?|"
     r"bursal?|interstitial|pulmonary|cerebral|dependent|pitting|lymph\w*|periosteal|"
-    r"paraspinal|perineural|synovial|sinus\s+tarsi|skin|dermal|scrotal|facial"
+    r"paraspinal|perineural|synovial|sinus\s+tarsi|skin|dermal|scrotal|facial|"
+    r"cartilage|chondral|menisc\w*|labr(?:um|al)|discs?|annul\w*|cord|nerves?|foramin\w*|canal|thecal"
 )
 
 #: (pattern, site, joint, kind). ``site``/``joint`` are the output vocabulary
@@ -99,7 +135,7 @@ SITES: tuple[tuple[str, str | None, str | None, str], ...] = (
     (r"(?:medial\s+|lateral\s+)?femoral\s+condyl(?:e|es|ar)|(?-i:[ML]FC)\b", "femoral-condyle", "knee", "bone"),
     (r"tibial\s+(?:plateaus?|condyles?|tubercle|tuberosity|spines?|eminence)|proximal\s+tibiae?|(?-i:[ML]TP)\b",
      "tibia", "knee", "bone"),
-    (r"distal\s+tibiae?|(?:tibial\s+)?plafond", "tibia", "ankle", "bone"),
+    (r"distal\s+tibi(?:a|ae|al\s+(?:metaphysis|epiphysis))|(?:tibial\s+)?plafond", "tibia", "ankle", "bone"),
     (r"condyl(?:e|es)", "femoral-condyle", "knee", "bone"),
     (r"tibiae?|tibial(?:\s+shaft)?", "tibia", None, "bone"),
     (r"patell(?:a|ae|ar)(?!\s+(?:tendon|ligament|retinacul|bursa))|trochlea(?:r\s+groove)?|fibular\s+head|"
@@ -153,26 +189,44 @@ OTHER_FINDING_WORDS = (
     r"osteomyelitis|abscess|arthritis|osteoarthritis|degenerative|deformity|stress\s+(?:reaction|response|injury)"
 )
 
+#: Terms that name their place themselves: (pattern on the term's text, site, joint). A term
+#: of these with no site phrase near it ("No active sacroiliitis", "no Romanus lesions")
+#: is about that place.
+IMPLIED_PLACES: tuple[tuple[str, str | None, str | None], ...] = (
+    (r"modic|romanus|corner", "spine", "spine"),
+    (r"sacroiliitis", None, "sacroiliac"),
+)
+
+#: "Stress reaction" is BME when the sentence speaks of the marrow and names no other BME
+#: term ("stress reaction of the third metatarsal with marrow signal change").
+STRESS_REACTION = r"stress\s+(?:reaction|response)"
+
 # Cue tables. Each entry: (pattern, direction). "pre" cues act on what follows
 # them in the clause, "post" cues on what precedes them, "both" on either.
 
 #: Phrases that look like cues but are not: masked before cues are matched.
 PSEUDO_CUES: tuple[str, ...] = (
-    r"no\s+(?:significant\s+|substantial\s+|appreciable\s+|interval\s+|definite\s+)?change",
-    r"not\s+(?:significantly\s+)?changed",
-    r"without\s+(?:significant\s+)?change",
-    r"no\s+(?:increase|decrease|worsening|progression)",
     r"not\s+only",
     r"compared\s+(?:with|to)\s+(?:the\s+)?(?:prior|previous)",
     r"(?:possibly|likely|probably)\s+(?:reactive|degenerative|post-?traumatic|stress[\s-]related|mechanical|"
     r"inflammatory|related|due\s+to|from|secondary)",
 )
 
-#: The finding is there now (wins over history; loses to negation).
+_CHANGE_DEGREE = r"(?:(?:significant|substantial|appreciable|interval|definite|measurable|major|further)\s+)*"
+
+#: The finding is there now (wins over history; loses to negation). "No change" and
+#: "has not resolved" are here, not negations: they say the finding is still there.
 CURRENT_CUES: tuple[tuple[str, str], ...] = (
+    rf"no\s+{_CHANGE_DEGREE}(?:change|increase|decrease|worsening|progression|improvement)",
+    rf"without\s+{_CHANGE_DEGREE}change",
+    r"not\s+(?:\w+ly\s+)?changed(?:\s+(?:appreciably|significantly|substantially|materially))?",
+    r"not\s+(?:present|seen|visible|identified|evident)\s+(?:on|in)\s+(?:the\s+)?(?:prior|previous|earlier|last)\s+"
+    r"(?:MRI|MR|study|exam(?:ination)?|imaging|scan)",
     (r"(?:partial(?:ly)?|incomplete|near(?:ly)?[\s-]+complete|almost\s+complete)\s+resol\w*", "both"),
-    r"(?:largely|mostly|partially|nearly|almost\s+(?:completely|entirely)|not\s+(?:completely|fully))\s+resolved",
-    r"again\s+(?:seen|noted|demonstrated|identified|visible)",
+    r"(?:largely|mostly|partially|nearly|almost\s+(?:completely|entirely))\s+resolved",
+    r"not\s+(?:yet\s+)?(?:completely\s+|fully\s+|entirely\s+)?resolved",
+    r"again\s+(?:seen|noted|demonstrated|identified|visible|present)",
+    r"today|(?:on\s+)?(?:the\s+)?(?:current|present|this)\s+(?:study|exam(?:ination)?|MRI|scan)",
     r"re-?demonstrat\w*",
     r"persist\w*",
     r"unchanged",
@@ -211,6 +265,8 @@ HYPOTHETICAL_CUES: tuple[tuple[str, str], ...] = (
 )
 
 NEGATION_CUES: tuple[tuple[str, str], ...] = (
+    (r"absent\s+(?:from|in|within|at)", "pre"),
+    (r"(?:has\s+|have\s+)?converted\s+to", "post"),
     (r"(?:is|are|was|were|has|have)?\s*no\s+longer\s+(?:seen|visible|present|evident|identified|demonstrated)", "post"),
     (r"(?:has|have)\s+(?:completely\s+)?resolved", "post"),
     (r"(?:is|are|was|were)\s+(?:not|no\s+longer)\s+(?:seen|visible|present|evident|identified|demonstrated|appreciated)", "post"),
@@ -238,7 +294,9 @@ NEGATION_CUES: tuple[tuple[str, str], ...] = (
 UNCERTAINTY_CUES: tuple[tuple[str, str], ...] = (
     (r"can(?:not|\s+not|'t)\s+be\s+(?:\w+ly\s+)?(?:excluded|ruled\s+out)|(?:is\s+)?not\s+(?:\w+ly\s+)?(?:excluded|ruled\s+out)",
      "post"),
-    (r"(?:is|are)\s+(?:suspected|questioned|possible|likely|unlikely|probable|uncertain|doubtful)", "post"),
+    (r"(?:is|are)\s+(?:suspected|questioned|possible|likely|unlikely|probable|uncertain|doubtful|indeterminate|"
+     r"equivocal|questionable|borderline|not\s+definite|(?:a\s+)?consideration|considered|favou?red(?!\s+over))", "post"),
+    (r"of\s+(?:uncertain|unclear|indeterminate|undetermined)\s+(?:significance|etiology|aetiology|origin|cause)", "both"),
     (r"favou?red\s+over|possibility\s+of|(?:unclear|uncertain)(?:\s+(?:whether|if))?|whether", "pre"),
     (r"should\s+be\s+considered", "post"),
     (r"can(?:not|\s+not|'t)\s+(?:exclude|rule\s+out)", "pre"),
@@ -257,7 +315,13 @@ _YEAR = r"(?:19|20)\d{2}"
 HISTORY_CUES: tuple[tuple[str, str], ...] = (
     (rf"(?:on|from|in)\s+(?:the\s+)?(?:{_YEAR}\s+)?(?:prior|previous|earlier|outside|old)\s+"
      r"(?:MRI|MR|study|exam(?:ination)?|imaging|scan)", "post"),
-    (rf"(?:in|from|on|of|during)\s+(?:\w+\s+)?{_YEAR}\b", "both"),
+    (rf"(?:in|from|on|of|during|dated)\s+(?:\w+\s+){{0,2}}(?:\d{{1,2}}/){{0,2}}{_YEAR}\b", "both"),
+    (rf"\((?:\w+\s+)?(?:\d{{1,2}}/){{0,2}}{_YEAR}\)", "both"),
+    (rf"{_YEAR}\s+(?:\w+\s+)?(?:MRI|MR|study|exam(?:ination)?|report|scan|imaging|radiographs?)", "both"),
+    (r"(?:prior|previous|earlier|outside|old|initial|baseline|index|original|pre-?operative|preceding|last|comparison)\s+"
+     r"(?:\w+\s+){0,2}?(?:MRI|MR|CT|study|exam(?:ination)?|imaging|scan|radiographs?|report)", "both"),
+    (r"reportedly|had\s+(?:been\s+)?(?:shown|demonstrated|revealed|reported|described|seen|noted)|"
+     r"at\s+(?:the|that)\s+time(?:\s+of)?|in\s+the\s+past|last\s+(?:year|month|week)", "both"),
     (rf"(?:on|from)\s+(?:the\s+)?{_YEAR}\s+(?:MRI|MR|study|exam(?:ination)?|imaging|scan)", "post"),
     (r"(?:months|years|weeks)\s+ago", "post"),
     (r"(?:past\s+|remote\s+)?(?:history|hx)\s+of", "pre"),
@@ -282,7 +346,7 @@ CLAUSE_BREAKS: tuple[tuple[str, str], ...] = (
     (r",\s*and\b|\bas\s+well\s+as\b", "contrast"),
     (r"\bthere\s+(?:is|are)\b", "new"),
     (r"(?<!consistent\s)(?<!compatible\s)(?<!keeping\s)(?<!associated\s)(?<!along\s)(?<!together\s)"
-     r"(?<!replaced\s)(?<!filled\s)(?<!treated\s)\bwith\b", "with"),
+     r"(?<!replaced\s)(?<!filled\s)(?<!treated\s)(?<!seen\s)(?<!signal\s)\bwith\b", "with"),
 )
 
 PRESENT, UNCERTAIN, NEGATED, HISTORICAL = "present", "uncertain", "negated", "historical"
@@ -311,17 +375,46 @@ def _with_direction(rows: Iterable[str | tuple[str, str]]) -> list[tuple[str, st
 
 
 _TERM_RE = _alternation((p for p, _, _ in TERMS), "t")
-_TERM_WORD_RE = re.compile(TERM_WORDS, _FLAGS)
+#: Rows that describe the marrow's signal: a finding named later in the sentence says what it is
+#: ("STIR hyperintensity in the patella could reflect marrow edema" is uncertain BME, not also present BME).
+_DESCRIPTION_ROWS = frozenset(i for i, (p, _, _) in enumerate(TERMS) if p in (_BRIGHT_MARROW, _BRIGHT_SIGNAL))
 _SITE_RE = _alternation((p for p, _, _, _ in SITES), "s")
 _SITE_ABBREVIATION_RE = re.compile(SITE_ABBREVIATIONS)
 _LATERALITY_RE = re.compile(LATERALITY_PATTERN, _FLAGS)
 _SOFT_TISSUE_RE = re.compile(rf"\b(?:{SOFT_TISSUE_WORDS})\b", _FLAGS)
+#: A soft-tissue word just after a bone ("edema in the medial malleolus soft tissues").
+_SOFT_TISSUE_AFTER_RE = re.compile(rf"\s+(?:{SOFT_TISSUE_WORDS})\b", _FLAGS)
 _OTHER_FINDING_RE = re.compile(rf"\b(?:{OTHER_FINDING_WORDS})\b", _FLAGS)
 _MARROW_RE = re.compile(r"\bmarrow\b", _FLAGS)
 _QUALIFIED_BARE_RE = re.compile(
     r"\b(?:without|w/o|no|free\s+of|surrounding|associated|adjacent|reactive|perilesional)\s+$", _FLAGS
 )
 _COORDINATOR_RE = re.compile(r"\b(?:or|nor|and)\b|/", _FLAGS)
+_IMPLIED_PLACE_RES = [(re.compile(p, _FLAGS), site, joint) for p, site, joint in IMPLIED_PLACES]
+_STRESS_REACTION_RE = re.compile(rf"\b{STRESS_REACTION}\b", _FLAGS)
+#: One item of a bare list after a negation cue: a few words, no cue or verb of its own.
+_LIST_ITEM_RE = re.compile(r"\s*(?!(?:no|not|without|is|are|was|were|with)\b)[\w'/-]+(?:\s+(?!(?:no|not|is|are|with)\b)[\w'/-]+){0,3}\s*",
+                           _FLAGS)
+#: The list a term stands in goes on after it ("no fracture, dislocation, bone marrow edema or effusion").
+_LIST_GOES_ON_RE = re.compile(r"(?:(?!\b(?:but|however|although|though|while|with|which|there)\b)[^,;.])*?(?:,\s*)?\b(?:or|nor)\b", _FLAGS)
+#: A clause that is only a negated list ("No fracture, dislocation"): a following ", and" continues it.
+_NEGATED_LIST_RE = re.compile(
+    r"\s*(?:there\s+(?:is|are)\s+)?(?:no|without|negative\s+for|free\s+of|(?:absence|lack)\s+of|neither)\s+"
+    r"(?:(?:evidence|signs?)\s+(?:of|for)\s+)?[\w'/-]+(?:\s+[\w'/-]+){0,3}(?:\s*,\s*[\w'/-]+(?:\s+[\w'/-]+){0,3})*\s*",
+    _FLAGS)
+_AND_BREAK_RE = re.compile(r",\s*and\b", _FLAGS)
+#: Words that make a list item a finding reported present ("no fracture, small effusion, ...").
+_DEGREE_RE = re.compile(r"\b(?:small|mild|moderate|large|trace|minimal|extensive|marked|severe|subtle|focal|diffuse|patchy)\b",
+                        _FLAGS)
+_RELATIVE_RE = re.compile(r"\s*(?:which|that)\b", _FLAGS)
+#: Laterality written after a site: "oedema of the medial malleolus on the right", "in the sacrum bilaterally".
+_LATERALITY_AFTER_RE = re.compile(
+    r"[^,;]{0,40}?\b(?:on\s+the\s+(?P<left>left)|on\s+the\s+(?P<right>right)|(?P<bilateral>bilaterally|on\s+both\s+sides))\b",
+    _FLAGS)
+#: A sentence labelled as being about the bones ("Bones: no fracture or contusion").
+_BONE_LABEL_RE = re.compile(r"\s*(?:bones?|osseous(?:\s+structures)?|bone\s+marrow|marrow)\s*:", _FLAGS)
+#: Words that cannot end a sentence: a line ending in one goes on on the next line, in capitals too.
+_JOINING_WORDS = frozenset(("or", "and", "nor", "of", "the", "with", "in", "no", "without"))
 _SECTION_RE = re.compile(
     r"(?:^|(?<=[\s.;]))(?:" + "|".join(rf"(?P<h{i}>{p})" for i, (p, _) in enumerate(SECTION_HEADERS)) + r")\s*:",
     _FLAGS | re.MULTILINE,
@@ -337,7 +430,7 @@ _LIST_GAP_RE = re.compile(
 )
 _BONE_TIE_GAP_RE = re.compile(
     r"^\s*(?:(?:is|are|was|were)\s+(?:seen|noted|present|identified)\s+)?"
-    r"(?:in|within|of|involving|throughout|at|along|affecting)\s+(?:[\w'-]+\s+){0,4}$",
+    r"(?:in|within|of|involving|throughout|at|along|affecting)\s+(?:[\w'-]+\s+){0,6}$",
     _FLAGS,
 )
 
@@ -447,13 +540,34 @@ def _until_blank_line(kind: str, text: str) -> list[tuple[str, str]]:
 
 def sentences(text: str) -> list[str]:
     """Split radiology text into sentences (lines, list items, full stops, semicolons)."""
+    if "\n" in text:
+        text = _unwrapped(text)
     unlisted = _LIST_MARKER_RE.sub("\n", text)
     return [piece.strip() for piece in _SENTENCE_BREAK_RE.split(unlisted) if piece.strip()]
+
+
+def _unwrapped(text: str) -> str:
+    """Join the lines of a sentence broken across lines: a line that ends without a stop or colon
+    when the next goes on in lower case, or one that ends in a comma or a joining word."""
+    lines = text.split("\n")
+    joined = [lines[0]]
+    for line in lines[1:]:
+        before, after = joined[-1].rstrip(), line.lstrip()
+        if before and after and (
+                (before[-1] not in ".:;!?" and (after[0].islower() or after[0] == "("))
+                or before[-1] == "," or before.rsplit(None, 1)[-1].lower() in _JOINING_WORDS):
+            joined[-1] = f"{before} {after}"
+        else:
+            joined.append(line)
+    return "\n".join(joined)
 
 
 def _clauses(sentence: str) -> list[_Clause]:
     clauses, start, kind = [], 0, "first"
     for match in _CLAUSE_RE.finditer(sentence):
+        if (_AND_BREAK_RE.match(match.group()) and "," in sentence[start:match.start()]
+                and _NEGATED_LIST_RE.fullmatch(sentence, start, match.start())):
+            continue  # "No fracture, dislocation, and marrow edema": the list goes on
         clauses.append(_Clause(start, match.start(), kind))
         start, kind = match.start(), CLAUSE_BREAKS[_row(match, "c")][1]
     clauses.append(_Clause(start, len(sentence), kind))
@@ -488,7 +602,28 @@ def find_anatomy(text: str) -> list[Anatomy]:
         if laterality is None and found and _LIST_GAP_RE.match(text[found[-1].end:match.start()]):
             laterality = found[-1].laterality
         found.append(Anatomy(site, joint, laterality, match.start(), match.end(), kind))
+    lowered = text.lower()
+    if "on the" in lowered or "bilaterally" in lowered or "both sides" in lowered:  # laterality written after a site
+        for i, site in enumerate(found):
+            if site.laterality is None:
+                after = _laterality_after(text, site.end, found[i + 1].start if i + 1 < len(found) else len(text))
+                found[i] = replace(site, laterality=after) if after else site
     return found
+
+
+def _laterality_after(text: str, start: int, end: int) -> str | None:
+    """Laterality written shortly after a site and before the next one ("... on the right")."""
+    match = _LATERALITY_AFTER_RE.match(text, start, end)
+    return match.lastgroup if match else None
+
+
+def may_mention_bme(text: str) -> bool:
+    """False only when ``text`` cannot contain a BME term (``TERM_WORDS``): substring tests,
+    much cheaper than a scan with an alternation of the words."""
+    if TERM_ABBREVIATION in text or not text.isascii():
+        return True
+    lowered = text.lower()
+    return any(word in lowered for word in TERM_WORDS)
 
 
 def may_name_a_site(text: str) -> bool:
@@ -533,6 +668,8 @@ def _weak_term_is_bone(sentence: str, term: _Term, clause: _Clause, anatomy: Seq
     before = sentence[clause.start:term.start]
     if _SOFT_TISSUE_RE.search(" ".join(before.split()[-3:])):
         return False
+    if _BONE_LABEL_RE.match(sentence):
+        return True
     whole_before = sentence[:term.start]
     if (_QUALIFIED_BARE_RE.search(before) and not _SOFT_TISSUE_RE.search(whole_before)
             and any(s.kind == "bone" and s.end <= term.start for s in anatomy)):
@@ -544,7 +681,8 @@ def _weak_term_is_bone(sentence: str, term: _Term, clause: _Clause, anatomy: Seq
             return True
         if site.start >= term.end and site.start < clause.end:
             gap = sentence[term.end:site.start]
-            if _BONE_TIE_GAP_RE.match(gap) and not _SOFT_TISSUE_RE.search(gap):
+            if (_BONE_TIE_GAP_RE.match(gap) and not _SOFT_TISSUE_RE.search(gap)
+                    and not _SOFT_TISSUE_AFTER_RE.match(sentence, site.end)):
                 return True
             break
     return bool(_MARROW_RE.search(sentence[clause.start:term.start]))
@@ -579,12 +717,23 @@ def _reaches(sentence: str, cue: _Cue, target: int) -> bool:
     """Does a forward cue reach ``target`` across commas?
 
     Across a comma only in a list ("no fracture, dislocation or marrow
-    edema"), not in terse style ("no fracture, marrow edema in the talus").
+    edema", "no fracture, dislocation, marrow edema"), not in terse style
+    ("no fracture, marrow edema in the talus"); a time phrase also across
+    the comma that ends it ("In 2021, MRI showed ...").
     """
     between = sentence[cue.end:target]
+    if cue.kind == HISTORICAL and between.lstrip(" )").startswith(","):
+        between = between.lstrip(" )")[1:]  # an opening phrase: "On the prior MRI, there was ..."
     if "," not in between:
         return True
-    return bool(_COORDINATOR_RE.search(between.rsplit(",", 1)[1]))
+    *items, last = between.split(",")
+    if _COORDINATOR_RE.search(last) or _RELATIVE_RE.match(last):
+        return True
+    if last.strip() or not all(_LIST_ITEM_RE.fullmatch(item) and not _DEGREE_RE.search(item) for item in items[1:]) \
+            or not _LIST_ITEM_RE.fullmatch(items[0]):
+        return False
+    # Bare items up to the target: a list when it has three items or more, or goes on with "or"/"nor".
+    return len(items) >= 2 or bool(_LIST_GOES_ON_RE.match(sentence, target))
 
 
 def _forward(cues: Iterable[_Cue], sentence: str, start: int, target: int) -> list[_Cue]:
@@ -664,13 +813,30 @@ def _term_status(sentence: str, term: _Term, clause: _Clause, anatomy: Sequence[
 
 
 def _terms(sentence: str, clauses: Sequence[_Clause], anatomy: Sequence[Anatomy]) -> list[_Term]:
-    found = []
+    found, described = [], []
     for match in _TERM_RE.finditer(sentence):
-        _, normalised, strong = TERMS[_row(match, "t")]
+        row = _row(match, "t")
+        _, normalised, strong = TERMS[row]
         term = _Term(normalised, match.start(), match.end())
         if strong or _weak_term_is_bone(sentence, term, _clause_of(clauses, term.start), anatomy):
-            found.append(term)
+            (described if row in _DESCRIPTION_ROWS else found).append(term)
+    if described:
+        # A description counts unless a named finding after it interprets it.
+        found = sorted(found + [d for d in described if not any(t.start > d.start for t in found)], key=lambda t: t.start)
+    if not found and _MARROW_RE.search(sentence):
+        found.extend(_Term(BME, m.start(), m.end()) for m in _STRESS_REACTION_RE.finditer(sentence))
     return found
+
+
+def _implied_site(sentence: str, term: _Term, clause: _Clause) -> Anatomy | None:
+    """The place a term names itself (``IMPLIED_PLACES``), with the laterality written around it."""
+    text = sentence[term.start:term.end]
+    for pattern, site, joint in _IMPLIED_PLACE_RES:
+        if pattern.search(text):
+            laterality = (_laterality_before(sentence, term.start, clause.start)
+                          or _laterality_after(sentence, term.end, clause.end))
+            return Anatomy(site, joint, laterality, term.start, term.end, "region")
+    return None
 
 
 def _clause_of(clauses: Sequence[_Clause], position: int) -> _Clause:
@@ -678,7 +844,8 @@ def _clause_of(clauses: Sequence[_Clause], position: int) -> _Clause:
 
 
 def _sentence_mentions(sentence: str) -> list[Mention]:
-    if not _TERM_RE.search(sentence):  # most report sentences never mention BME: one cheap scan
+    # Most report sentences never mention BME: one cheap scan.
+    if not _TERM_RE.search(sentence) and not _STRESS_REACTION_RE.search(sentence):
         return []
     clauses = _clauses(sentence)
     anatomy = find_anatomy(sentence)
@@ -696,6 +863,10 @@ def _sentence_mentions(sentence: str) -> list[Mention]:
         _borrow_from_previous_clause(groups, clause, clauses[index - 1], anatomy)
         _continue_previous_term(sentence, groups, clause, anatomy, cues)
     _share_within_clause(groups)
+    for group in groups:
+        implied = None if group.sites else _implied_site(sentence, group.term, group.clause)
+        if implied is not None:
+            group.sites.append((implied, group.status))
     return _mentions(groups)
 
 
@@ -846,8 +1017,8 @@ class ReportText:
     Derived facts need both readings of the same text (through :func:`read`,
     which remembers them); this cuts the text into sections and sentences
     once for both, each reading computed on first use. A text in which no
-    term word occurs (``TERM_WORDS``) has no mention, which one cheap scan
-    settles for most reports.
+    term word occurs (``TERM_WORDS``) has no mention, which a few substring
+    tests settle for most reports.
     """
 
     def __init__(self, text: str):
@@ -861,7 +1032,7 @@ class ReportText:
     @cached_property
     def mentions(self) -> list[Mention]:
         """What :func:`find_mentions` returns."""
-        if not _TERM_WORD_RE.search(self.text):
+        if not may_mention_bme(self.text):
             return []
         mentions: list[Mention] = []
         for kind, part in self._sentences:

@@ -6,6 +6,9 @@ Kept apart from the test so the numbers can be printed on their own
 
 from __future__ import annotations
 
+import json
+import sys
+
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -48,7 +51,8 @@ def load_corpus(path: Path = CORPUS) -> list[Example]:
         if not line.strip() or line.startswith("#"):
             continue
         text, expected = line.split("\t")
-        examples.append(Example(number, text, parse_expected(expected)))
+        # A written "\n" stands for a line break inside the sentence, as report texts have them.
+        examples.append(Example(number, text.replace("\\n", "\n"), parse_expected(expected)))
     return examples
 
 
@@ -110,9 +114,26 @@ def _short(mentions: Iterable[Mention]) -> str:
     return " | ".join(f"{m.status}@{m.site or '-'}/{m.joint or '-'}/{m.laterality or '-'}" for m in mentions) or "none"
 
 
+def as_json(scores: dict[str, Score], sentences: int) -> dict[str, object]:
+    """The table as data, for saving a measurement (tests/findings/heldout-*.json)."""
+    return {"sentences": sentences, "labels": {
+        label: {"support": s.tp + s.fn, "tp": s.tp, "fp": s.fp, "fn": s.fn,
+                "precision": round(s.precision, 3), "recall": round(s.recall, 3)} for label, s in scores.items()}}
+
+
+def main(argv: list[str]) -> None:
+    """``corpus_metrics.py [FILE.tsv ...] [--json OUT] [--quiet]``: score files (default: corpus.tsv)."""
+    json_out = argv[argv.index("--json") + 1] if "--json" in argv else None
+    paths = [Path(a) for a in argv if a.endswith(".tsv")] or [CORPUS]
+    examples = [example for path in paths for example in load_corpus(path)]
+    result, wrong = evaluate(examples)
+    print(f"{len(examples)} sentences\n{table(result)}\n")
+    if json_out:
+        Path(json_out).write_text(json.dumps(as_json(result, len(examples)), indent=2) + "\n", encoding="utf-8")
+    if "--quiet" not in argv:
+        for ex, got in wrong:
+            print(f"line {ex.line}: {ex.text}\n  expected {_short(ex.expected)}\n  got      {_short(got)}")
+
+
 if __name__ == "__main__":
-    corpus = load_corpus()
-    result, wrong = evaluate(corpus)
-    print(f"{len(corpus)} sentences\n{table(result)}\n")
-    for ex, got in wrong:
-        print(f"line {ex.line}: {ex.text}\n  expected {_short(ex.expected)}\n  got      {_short(got)}")
+    main(sys.argv[1:])

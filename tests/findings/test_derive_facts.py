@@ -233,3 +233,42 @@ def test_whole_mri_report_as_attachment():
     ]
     assert out["imagingResults"] == [{"modality": "mri", "joint": "knee", "laterality": "left", "result": "abnormal",
                                       "source": "DiagnosticReport/mri9", "date": "2024-04-15"}]
+
+
+def _statuses_by_source(*resources: dict[str, Any]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for finding in facts(*resources)["bmeFindings"]:
+        out.setdefault(finding["source"].split("/")[1], []).append(finding["status"])
+    return out
+
+
+OLDER_LEFT_KNEE = report("old", "30691-0", effectiveDateTime="2024-01-10",
+                         conclusion="Bone marrow edema in the medial femoral condyle of the left knee.")
+
+
+@pytest.mark.parametrize("newer_text", [
+    "The bone marrow edema in the left knee has resolved.",
+    "Bone marrow edema of the left knee is no longer seen.",
+    "Left knee: no bone marrow edema.",
+    "Interval resolution of the marrow edema in the left medial femoral condyle.",
+])
+def test_a_newer_report_of_no_bme_at_the_same_joint_and_side_makes_the_older_finding_historical(newer_text):
+    newer = report("new", "30691-0", effectiveDateTime="2024-04-10", conclusion=newer_text)
+    assert _statuses_by_source(OLDER_LEFT_KNEE, newer) == {"new": ["negated"], "old": ["historical"]}
+
+
+@pytest.mark.parametrize(("date", "newer_text"), [
+    ("2024-04-10", "The bone marrow edema in the right knee has resolved."),  # other side
+    ("2024-04-10", "Bone marrow edema in the left hip has resolved."),  # other joint
+    ("2024-04-10", "No bone marrow edema in the lateral tibial plateau of the left knee."),  # another bone
+    ("2023-10-01", "The bone marrow edema in the left knee has resolved."),  # older than the finding
+])
+def test_a_negation_elsewhere_or_earlier_leaves_the_finding_present(date, newer_text):
+    other = report("other", "30691-0", effectiveDateTime=date, conclusion=newer_text)
+    assert _statuses_by_source(OLDER_LEFT_KNEE, other)["old"] == ["present"]
+
+
+def test_an_undated_finding_is_never_cleared():
+    undated = report("undated", "30691-0", conclusion="Bone marrow edema in the medial femoral condyle of the left knee.")
+    newer = report("new", "30691-0", effectiveDateTime="2024-04-10", conclusion="Left knee: no bone marrow edema.")
+    assert _statuses_by_source(undated, newer)["undated"] == ["present"]

@@ -1,8 +1,9 @@
-"""derive_facts through the engine's real DataView and the shipped value sets.
+"""derive_facts through the engine's real DataView and the shipped value sets, and through the HTTP hook.
 
 The fake view in the other tests pins the rules; this checks that the codes
 EHRs send (LOINC reports, CPT orders and reports) are recognised by the
-content's actual imaging value sets.
+content's actual imaging value sets, and that what the reader says reaches
+the cards an EHR receives.
 """
 
 from __future__ import annotations
@@ -11,8 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from content.golden import PLAN_FOR_HOOK, prefetch_templates, summarize
 from fhir_content.datacontext import DataView
 from fhir_content.knowledge import KnowledgeBase
+from plugin import provider
+from plugin.demo.builder import Case, Person, condition, sct
+from plugin.demo.codes import mri
 from plugin.findings import derive_facts
 
 CONTENT = Path(__file__).resolve().parents[2] / "plugin" / "content"
@@ -58,3 +63,33 @@ def test_lower_extremity_joint_mri_by_cpt_reads_the_joint_from_text(terminology)
         {"status": "present", "site": "ankle", "joint": "ankle", "laterality": "right", "term": "bone marrow edema",
          "source": "DiagnosticReport/r2"},
     ]
+
+
+# The whole service: a normal MRI's usual sentence must not raise the infection warning.
+
+
+@pytest.fixture(scope="module")
+def bme_provider():
+    return provider()
+
+
+def _osteomyelitis_patient(mri_text: str) -> Case:
+    return Case("findings-osteomyelitis-mri", "patient-view", "Osteomyelitis on record and a foot MRI.",
+                Person("findings-osteo", "Test", "Patient", "female", 60),
+                (condition(sct("60168000", "Osteomyelitis"), onset_days=10), mri("foot", mri_text)))
+
+
+@pytest.mark.parametrize(("mri_text", "cards"), [
+    ("IMPRESSION: No fracture, dislocation, bone marrow edema or effusion.", []),
+    ("IMPRESSION: NO FRACTURE, DISLOCATION,\nBONE MARROW OEDEMA OR EFFUSION.", []),
+    # The same chart with the edema present does get the warning, so the empty list above means something.
+    ("IMPRESSION: No fracture or dislocation. Bone marrow edema in the calcaneus.",
+     [{"topic": "bme-infection", "indicator": "warning", "suggests": ["handout|bone-infection"]}]),
+])
+def test_a_negated_list_gives_no_infection_card_through_the_hook(make_app, bme_provider, mri_text, cards):
+    http = make_app(providers=[bme_provider]).test_client()
+    case = _osteomyelitis_patient(mri_text)
+    body = case.hook_request(prefetch_templates(bme_provider.knowledge_base, case.hook))
+    response = http.post(f"/cds-services/{PLAN_FOR_HOOK[case.hook]}", json=body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert summarize(response.get_json()["cards"]) == cards
