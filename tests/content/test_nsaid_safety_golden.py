@@ -53,6 +53,7 @@ def test_nsaid_order_gets_the_right_card(expected: NsaidCase, http, knowledge_ba
         assert "use with care" in detail and DOSE_ADVICE in detail and "avoid for this patient" not in detail
     else:
         assert "avoid for this patient" not in detail and DOSE_ADVICE not in detail
+        assert {reason["code"] for reason in card["overrideReasons"]} == {"already-addressed", "not-relevant"}
 
 
 def test_golden_nsaid_patients_cover_every_indicator_and_form():
@@ -109,3 +110,5 @@ def test_order_sign_prefetch_asks_for_every_active_medication(http):
     (service,) = [s for s in http.get("/cds-services").get_json()["services"] if s["id"] == "bme-order-sign"]
     assert service["prefetch"]["medicationRequests"] == "MedicationRequest?patient={{context.patientId}}&status=active"
     assert service["prefetch"]["medicationStatements"] == "MedicationStatement?patient={{context.patientId}}"
+    (patient_view,) = [s for s in http.get("/cds-services").get_json()["services"] if s["id"] == "bme-patient-view"]
+    assert patient_view["prefetch"]["medicationRequests"] == "MedicationRequest?patient={{context.patientId}}&status=active"
