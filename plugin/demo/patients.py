@@ -121,7 +121,7 @@ DEMO_PATIENTS: list[DemoPatient] = [
         "Atrial fibrillation, on warfarin; naproxen is being prescribed.",
         [cond(icd("I48.91"), onset_days=1600), medication_request(WARFARIN_5)],
         [_pv("No card: no BME, imaging or pain finding on record."),
-         Visit("order-sign", "Warning: NSAID with an anticoagulant raises the bleeding risk; paracetamol is offered instead.",
+         Visit("order-sign", "Critical: avoid the NSAID, an anticoagulant is on record (bleeding risk); paracetamol is offered instead.",
                ("nsaid-caution",), (prescription(NAPROSYN_250),))],
     ),
     DemoPatient(
@@ -129,7 +129,7 @@ DEMO_PATIENTS: list[DemoPatient] = [
         "Chronic kidney disease stage 4; the latest eGFR is 24 (it was 41 a year ago). Ibuprofen is being prescribed.",
         [cond(icd("N18.4"), onset_days=700),
          lab_result(EGFR, 41, "mL/min/{1.73_m2}", days=380), lab_result(EGFR, 24, "mL/min/{1.73_m2}", days=9)],
-        [Visit("order-sign", "Warning: NSAID caution for low kidney function (latest eGFR below 30).",
+        [Visit("order-sign", "Critical: avoid the NSAID, kidney disease stage 4 and latest eGFR below 30.",
                ("nsaid-caution",), (prescription(IBUPROFEN_600),))],
     ),
     DemoPatient(

@@ -29,7 +29,8 @@ def test_discovery_announces_the_three_bme_services_with_prefetch(http):
     services = {service["id"]: service for service in body["services"]}
     assert {sid: s["hook"] for sid, s in services.items()} == {v: k for k, v in PLAN_FOR_HOOK.items()}
     assert services["bme-order-sign"]["prefetch"]["observations"] == (
-        "Observation?patient={{context.patientId}}&code=http://loinc.org|62238-1,http://loinc.org|98979-8")
+        "Observation?patient={{context.patientId}}&code=" + ",".join(
+            f"http://loinc.org|{code}" for code in ("33914-3", "48642-3", "48643-1", "62238-1", "88293-6", "88294-4", "98979-8")))
     assert all(s["prefetch"]["patient"] == "Patient/{{context.patientId}}" for s in services.values())
 
 

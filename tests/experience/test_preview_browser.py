@@ -82,7 +82,7 @@ def test_a_pasted_hook_request_is_called_on_the_chosen_service(page, live, bme):
     page.fill("#request-json", json.dumps(body))
     page.click("#run-pasted")
     card = page.wait_for_selector("article.card")
-    assert "indicator-warning" in card.get_attribute("class")
+    assert "indicator-critical" in card.get_attribute("class")
     assert "NSAID" in card.query_selector("h3.summary").inner_text()
 
 
