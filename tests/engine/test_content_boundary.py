@@ -30,7 +30,7 @@ def test_importing_the_interface_and_its_helpers_loads_neither_flask_nor_the_ser
     assert result.stdout.strip() == ""
 
 
-@pytest.mark.parametrize("package", ["plugin"])
+@pytest.mark.parametrize("package", ["plugin", "examples/ckd-checkup/ckd_checkup"])
 def test_content_packages_never_import_the_service(package):
     imported = set()
     for path in (ROOT / package).rglob("*.py"):
