@@ -13,24 +13,8 @@ nor the engine (``fhir_content``): the service depends on the interface, not
 the other way round.
 """
 
-from cds_content.interface import (
-    ENTRY_POINT_GROUP,
-    ContentProvider,
-    DemoDataSource,
-    HandoutSource,
-    HookCall,
-    KnowledgeSource,
-    ServiceDefinition,
-)
+from cds_content import interface
+from cds_content.interface import *  # noqa: F403 - the interface is this package's API
 from cds_content.knowledge import KnowledgeProvider
 
-__all__ = [
-    "ENTRY_POINT_GROUP",
-    "ContentProvider",
-    "DemoDataSource",
-    "HandoutSource",
-    "HookCall",
-    "KnowledgeProvider",
-    "KnowledgeSource",
-    "ServiceDefinition",
-]
+__all__ = [*interface.__all__, "KnowledgeProvider"]

@@ -18,6 +18,16 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from fhir_content import KnowledgeBase
 
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "ContentProvider",
+    "DemoDataSource",
+    "HandoutSource",
+    "HookCall",
+    "KnowledgeSource",
+    "ServiceDefinition",
+]
+
 ENTRY_POINT_GROUP = "bme_cds.content"
 
 

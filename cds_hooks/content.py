@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from importlib.metadata import entry_points
 
+# The interface, also imported from here by the service's modules.
 from cds_content.interface import (
     ENTRY_POINT_GROUP,
     ContentProvider,
@@ -20,19 +21,6 @@ from cds_content.interface import (
     KnowledgeSource,
     ServiceDefinition,
 )
-
-__all__ = [
-    "ENTRY_POINT_GROUP",
-    "ContentError",
-    "ContentProvider",
-    "DemoDataSource",
-    "HandoutSource",
-    "HookCall",
-    "KnowledgeSource",
-    "ServiceDefinition",
-    "ServiceRegistry",
-    "load_providers",
-]
 
 
 class ContentError(RuntimeError):
