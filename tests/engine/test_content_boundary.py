@@ -4,6 +4,7 @@ selected by ``BME_CDS_CONTENT``; the service finds their knowledge through ``Kno
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 import uuid
@@ -126,3 +127,31 @@ def test_the_setting_names_the_content_packages_to_load():
 def test_a_content_package_that_is_not_installed_stops_startup(make_app):
     with pytest.raises(ContentError, match=r"no-such-topic named in BME_CDS_CONTENT are not installed \(installed: .*bme"):
         load_providers(("bme", "no-such-topic"))
+
+
+def test_cli_apply_without_a_language_uses_the_packages_first_language(monkeypatch, lipid_kb, tmp_path):
+    from click.testing import CliRunner
+
+    from cds_hooks import cli_content
+
+    monkeypatch.setattr(cli_content, "load_providers", lambda names=(): [KnowledgeProvider(lipid_kb, languages=("es", "en"))])
+    bundle = tmp_path / "bundle.json"
+    bundle.write_text(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": patient()}, {"resource": condition("c1", SNOMED, "55822004")}]}))
+    args = ["lipid-patient-view", "--data", str(bundle), "--base-url", "https://cds.example.org"]
+    default = CliRunner().invoke(cli_content.apply_command, args)
+    chosen = CliRunner().invoke(cli_content.apply_command, [*args, "--language", "en"])
+    assert default.exit_code == 0 and chosen.exit_code == 0, default.output + chosen.output
+    assert json.loads(default.output)["cards"][0]["links"][0]["url"].endswith("?lang=es")
+    assert json.loads(chosen.output)["cards"][0]["links"][0]["url"].endswith("?lang=en")
+
+
+def test_validate_checks_only_the_packages_the_setting_names(monkeypatch):
+    from click.testing import CliRunner
+
+    from cds_hooks import cli_content
+
+    monkeypatch.setenv("BME_CDS_CONTENT", "no-such-topic")
+    result = CliRunner().invoke(cli_content.validate_command, [])
+    assert result.exit_code == 1
+    assert "no-such-topic named in BME_CDS_CONTENT are not installed" in result.output
