@@ -146,6 +146,7 @@ class InProcessBench:
                 context=parsed["context"],
                 prefetch=parsed["prefetch"],
                 base_url=BASE_URL,
+                language=provider.languages[0],
             )
 
         def unread_call(i: int) -> HookCall:

@@ -17,8 +17,9 @@ def create_app(
 ) -> Flask:
     """Build the WSGI app.
 
-    ``providers`` defaults to every content provider registered under the
-    ``bme_cds.content`` entry point; tests pass their own. All content is
+    ``providers`` defaults to the content providers registered under the
+    ``bme_cds.content`` entry point that ``settings.content`` names (all when
+    empty); tests pass their own. All content is
     loaded, expanded and compiled here, once, so requests only do lookups.
     """
     from cds_hooks import cors, discovery, errors, feedback, fhir_api, handouts, health, hooks, observability, openapi
@@ -30,7 +31,7 @@ def create_app(
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
 
-    registry = ServiceRegistry(load_providers() if providers is None else providers)
+    registry = ServiceRegistry(load_providers(settings.content) if providers is None else providers)
     store = Store.from_settings(settings)
     authenticator = Authenticator.from_settings(settings, store)
     app.extensions[EXTENSION_KEY] = Runtime(settings, registry, store, authenticator)

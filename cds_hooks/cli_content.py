@@ -1,6 +1,8 @@
 """``bme-cds validate`` and ``bme-cds apply``: check content and try it on a patient, without a server.
 
-Registered in the ``bme-cds`` group by :mod:`cds_hooks.cli`.
+Registered in the ``bme-cds`` group by :mod:`cds_hooks.cli`. Without a content directory they work
+on the knowledge of the content providers the ``BME_CDS_CONTENT`` setting selects that are
+``KnowledgeSource``s (see :mod:`cds_content`).
 """
 
 from __future__ import annotations
@@ -15,16 +17,19 @@ from fhir_content import ContentLoadError, KnowledgeBase
 from fhir_content.datacontext import bundle_resources
 from fhir_content.validate import ValidationReport, check
 
-from cds_hooks.content import ContentError, load_providers
+from cds_hooks.content import ContentError, KnowledgeSource, knowledge_sources, load_providers
+from cds_hooks.settings import Settings
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
+# A bare content directory (--content) declares no languages, unlike a content package.
+BARE_CONTENT_LANGUAGE = "en"
 
 
-def _registered_knowledge_bases() -> list[KnowledgeBase]:
-    """The knowledge bases of every registered content provider; a provider whose content does not load
+def _registered_knowledge() -> list[KnowledgeSource]:
+    """The knowledge of the selected content providers; a provider whose content does not load
     is reported as a validation failure (its problems listed) and exits 1."""
     try:
-        providers = load_providers()
+        providers = load_providers(Settings.from_env().content)
     except ContentError as exc:
         cause = exc.__cause__
         if isinstance(cause, ContentLoadError):
@@ -34,7 +39,7 @@ def _registered_knowledge_bases() -> list[KnowledgeBase]:
         else:
             click.echo(str(exc), err=True)
         sys.exit(1)
-    return [p.knowledge_base for p in providers if hasattr(p, "knowledge_base")]
+    return knowledge_sources(providers)
 
 
 @click.command("validate")
@@ -42,7 +47,7 @@ def _registered_knowledge_bases() -> list[KnowledgeBase]:
 def validate_command(path: Path | None) -> None:
     """Check content: every artifact validates, references resolve, FHIRPath compiles, ICD-10-CM codes exist,
     every action maps to a card. PATH is a content directory; default: every registered content package."""
-    sources = [path] if path else [kb.source for kb in _registered_knowledge_bases()]
+    sources = [path] if path else [knowledge.knowledge_base.source for knowledge in _registered_knowledge()]
     if not sources:
         click.echo("no content packages are registered (entry point group bme_cds.content)", err=True)
         sys.exit(1)
@@ -60,7 +65,8 @@ def validate_command(path: Path | None) -> None:
 @click.option("--hook", help="Check that the plan answers this hook (e.g. patient-view).")
 @click.option("--context", "context_file", type=click.File("r"), help="Hook context JSON (e.g. draftOrders, selections).")
 @click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True, help="Public base URL for handout links.")
-@click.option("--language", default="en", show_default=True)
+@click.option("--language", help="Language of the cards (default: the content package's first language; "
+              f"{BARE_CONTENT_LANGUAGE} with --content).")
 @click.option("--content", "content_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Content directory to load instead of the registered content packages.")
 def apply_command(
@@ -69,7 +75,7 @@ def apply_command(
     hook: str | None,
     context_file: Any,
     base_url: str,
-    language: str,
+    language: str | None,
     content_dir: Path | None,
 ) -> None:
     """Print the cards PLAN_ID gives for the patient in --data (a hook call without a server)."""
@@ -83,16 +89,21 @@ def apply_command(
             raise click.BadParameter("the Bundle has no Patient with an id; give context.patientId", param_hint="--data")
         context["patientId"] = patients[0]["id"]
     try:
-        kbs = [KnowledgeBase.load(content_dir)] if content_dir else _registered_knowledge_bases()
+        if content_dir:
+            knowledge = [(KnowledgeBase.load(content_dir), language or BARE_CONTENT_LANGUAGE)]
+        else:
+            knowledge = [(k.knowledge_base, language or k.languages[0]) for k in _registered_knowledge()]
     except ContentLoadError as exc:
         raise click.ClickException(str(exc)) from None
-    for kb in kbs:
+    for kb, card_language in knowledge:
         plan = next((p for p in kb.plans() if p.id == plan_id), None)
         if plan is None:
             continue
         if hook and hook != plan.hook:
             raise click.UsageError(f"plan {plan_id} answers {plan.hook}, not {hook}")
-        cards = kb.evaluate(plan_id, context=context, prefetch={"data": bundle}, base_url=base_url, language=language)
+        cards = kb.evaluate(
+            plan_id, context=context, prefetch={"data": bundle}, base_url=base_url, language=card_language
+        )
         click.echo(json.dumps({"cards": cards}, indent=2, ensure_ascii=False))
         return
     raise click.ClickException(f"no plan {plan_id!r} in the loaded content")

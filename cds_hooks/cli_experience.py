@@ -28,10 +28,11 @@ def demo_data(directory: Path) -> None:
     """
     from cds_hooks.content import ServiceRegistry, load_providers
     from cds_hooks.demo_data import collect
+    from cds_hooks.settings import Settings
 
-    patients = collect(ServiceRegistry(load_providers()).demo_sources())
+    patients = collect(ServiceRegistry(load_providers(Settings.from_env().content)).demo_sources())
     if not patients:
-        raise click.ClickException("no installed content provider ships demo patients")
+        raise click.ClickException("no selected content provider ships demo patients")
     (directory / "fhir").mkdir(parents=True, exist_ok=True)
     (directory / "hooks").mkdir(exist_ok=True)
     index = []

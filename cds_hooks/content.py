@@ -1,132 +1,56 @@
-"""The content interface: what a content provider offers the CDS Hooks service.
+"""The service's side of the content boundary: load the providers a deployment uses and index their services.
 
-The service (``cds_hooks``) knows the CDS Hooks protocol and nothing about any
-clinical topic. Clinical content comes from *providers*, found through the
-``bme_cds.content`` entry-point group, so a second topic plugs in by installing
-another package, without touching the service.
-
-A provider is any object with the shape of :class:`ContentProvider` (checked
-structurally, so providers never import this package).
+Providers implement the interface of :mod:`cds_content` (re-exported here for
+the service's modules) and are found through the ``bme_cds.content``
+entry-point group; the ``BME_CDS_CONTENT`` setting names the ones to load
+(default: every one installed), so a site can run without the BME content.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from importlib.metadata import entry_points
-from typing import Any, Protocol, runtime_checkable
 
-ENTRY_POINT_GROUP = "bme_cds.content"
-
-
-@dataclass(frozen=True)
-class ServiceDefinition:
-    """One CDS service as announced in discovery.
-
-    ``prefetch`` maps a prefetch key to a FHIR query template. Every key in
-    ``required_prefetch`` must be obtainable (from the request or from the FHIR
-    server) or the call is answered with 412; by default every prefetch key is
-    required.
-    """
-
-    id: str
-    hook: str
-    title: str
-    description: str
-    prefetch: Mapping[str, str] = field(default_factory=dict)
-    usage_requirements: str | None = None
-    required_prefetch: frozenset[str] | None = None
-
-    def required_keys(self) -> frozenset[str]:
-        """The prefetch keys without which the service cannot answer."""
-        if self.required_prefetch is None:
-            return frozenset(self.prefetch)
-        return self.required_prefetch
-
-
-@dataclass(frozen=True)
-class HookCall:
-    """A validated hook request with its prefetch completed, handed to a provider.
-
-    ``prefetch`` holds, for each key of the service's templates, the FHIR
-    resource or searchset Bundle the client sent or the service fetched, or
-    ``None`` when the client said there is no such data (a ``null`` value).
-    ``base_url`` is the public base URL of this service (for absolute links);
-    ``language`` is a BCP-47 primary tag such as ``en`` or ``es``.
-    """
-
-    service_id: str
-    hook: str
-    hook_instance: str
-    context: Mapping[str, Any]
-    prefetch: Mapping[str, Any]
-    base_url: str
-    language: str = "en"
-
-
-@runtime_checkable
-class ContentProvider(Protocol):
-    """What the service needs from a content package.
-
-    ``evaluate`` returns CDS Hooks card objects (plain JSON-ready dicts) with a
-    ``uuid`` on every card and suggestion and ``source.topic`` set, so the
-    service can record issued cards for feedback.
-    """
-
-    def services(self) -> Sequence[ServiceDefinition]: ...
-
-    def evaluate(self, call: HookCall) -> list[dict[str, Any]]: ...
-
-
-@runtime_checkable
-class HandoutSource(Protocol):
-    """Optional: a provider that also serves patient handouts at ``/handouts/{id}``."""
-
-    def handout_ids(self) -> Iterable[str]: ...
-
-    def render_handout(self, handout_id: str, language: str) -> str | None:
-        """Return the handout as a full HTML page, or ``None`` if unknown."""
-        ...
-
-
-@runtime_checkable
-class DemoDataSource(Protocol):
-    """Optional: a provider that ships synthetic demo patients (``bme-cds demo-data``, ``serve --demo``).
-
-    Demo data is built on first call, so a provider pays nothing for it outside demo mode.
-    """
-
-    def demo_bundles(self) -> list[dict[str, Any]]:
-        """One FHIR R4 ``transaction`` Bundle per demo patient (``PUT Type/id`` entries)."""
-        ...
-
-    def demo_hook_requests(self) -> list[dict[str, Any]]:
-        """Ready hook calls: ``{"patientId", "serviceId", "description", "request"}`` each.
-
-        ``description`` says what a clinician should see; ``request`` is the
-        complete CDS Hooks request body, prefetch included.
-        """
-        ...
+# The interface, also imported from here by the service's modules.
+from cds_content.interface import (
+    ENTRY_POINT_GROUP,
+    ContentProvider,
+    DemoDataSource,
+    HandoutSource,
+    HookCall,
+    KnowledgeSource,
+    ServiceDefinition,
+)
 
 
 class ContentError(RuntimeError):
     """A provider could not be loaded or two providers claim the same service id."""
 
 
-def load_providers() -> list[ContentProvider]:
-    """Instantiate every provider registered under the ``bme_cds.content`` group.
+def load_providers(names: Sequence[str] = ()) -> list[ContentProvider]:
+    """Instantiate the providers registered under the ``bme_cds.content`` group: those in ``names``, or all.
 
-    An entry point names a zero-argument factory (or class) returning a provider.
+    An entry point names a zero-argument factory (or class) returning a
+    provider. A name in ``names`` that no installed package registers is an
+    error, so a typo in the setting does not start a service without content.
     """
+    installed = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    unknown = sorted(set(names) - set(installed))
+    if unknown:
+        raise ContentError(
+            f"content package(s) {', '.join(unknown)} named in BME_CDS_CONTENT are not installed "
+            f"(installed: {', '.join(sorted(installed)) or 'none'})"
+        )
     providers: list[ContentProvider] = []
-    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+    for name in sorted(names or installed):
+        ep = installed[name]
         try:
             factory = ep.load()
             provider = factory()
         except Exception as exc:  # a broken content package must stop startup, loudly
             raise ContentError(f"content provider {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
         if not isinstance(provider, ContentProvider):
-            raise ContentError(f"content provider {ep.name!r} does not implement services() and evaluate()")
+            raise ContentError(f"content provider {ep.name!r} does not implement languages, services() and evaluate()")
         providers.append(provider)
     return providers
 
@@ -138,6 +62,8 @@ class ServiceRegistry:
         self.providers: list[ContentProvider] = list(providers)
         self._by_id: dict[str, tuple[ContentProvider, ServiceDefinition]] = {}
         for provider in self.providers:
+            if not provider.languages:
+                raise ContentError(f"content provider {type(provider).__name__} declares no language")
             for service in provider.services():
                 if service.id in self._by_id:
                     raise ContentError(f"two content providers define service id {service.id!r}")
@@ -152,8 +78,16 @@ class ServiceRegistry:
     def definitions(self) -> list[ServiceDefinition]:
         return [definition for _, definition in self._by_id.values()]
 
+    def knowledge_sources(self) -> list[KnowledgeSource]:
+        return knowledge_sources(self.providers)
+
     def handout_sources(self) -> list[HandoutSource]:
         return [p for p in self.providers if isinstance(p, HandoutSource)]
 
     def demo_sources(self) -> list[DemoDataSource]:
         return [p for p in self.providers if isinstance(p, DemoDataSource)]
+
+
+def knowledge_sources(providers: Iterable[ContentProvider]) -> list[KnowledgeSource]:
+    """The providers whose cards come from FHIR knowledge artifacts (served at ``/fhir``, checked by ``validate``)."""
+    return [p for p in providers if isinstance(p, KnowledgeSource)]

@@ -3,12 +3,14 @@
 Public reads of knowledge (no patient data), so no authentication: anyone may
 see what the service would do and why. ``$apply`` computes from the data in
 the request body only and stores nothing. Answers are ``application/fhir+json``;
-errors are OperationOutcome resources.
+errors are OperationOutcome resources. The artifacts are those of the content
+providers that are ``KnowledgeSource``s (see :mod:`cds_content`).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -17,6 +19,7 @@ from flask import Blueprint, Response, request
 from fhir_content import ExpressionError, KnowledgeBase, UnknownArtifact, UnknownValueSet
 
 from cds_hooks import errors, urls
+from cds_hooks.content import KnowledgeSource
 from cds_hooks.hooks import read_body
 from cds_hooks.runtime import current_runtime
 from cds_hooks.strict_json import InvalidJson, parse_json
@@ -56,8 +59,12 @@ def _fhir_response(resource: dict[str, Any], status: int = 200) -> Response:
     return Response(json.dumps(resource), status=status, mimetype=FHIR_JSON)
 
 
+def _knowledge_sources() -> list[KnowledgeSource]:
+    return current_runtime().registry.knowledge_sources()
+
+
 def _knowledge_bases() -> list[KnowledgeBase]:
-    return [p.knowledge_base for p in current_runtime().registry.providers if hasattr(p, "knowledge_base")]
+    return [source.knowledge_base for source in _knowledge_sources()]
 
 
 def _check_type(resource_type: str) -> None:
@@ -143,30 +150,30 @@ def expand(resource_id: str) -> Response:
 @bp.post("/PlanDefinition/<resource_id>/$apply")
 def apply_plan(resource_id: str) -> Response:
     """``$apply`` -> RequestGroup, from a ``Parameters`` body (``subject``, ``data``, optional ``hook``,
-    ``context`` as a JSON object in ``valueString``, ``language``)."""
+    ``context`` as a JSON object in ``valueString``, ``language``; default: the content's first language)."""
     args = _apply_arguments()
-    for kb in _knowledge_bases():
-        plan = next((p for p in kb.plans() if p.id == resource_id), None)
+    for source in _knowledge_sources():
+        plan = next((p for p in source.knowledge_base.plans() if p.id == resource_id), None)
         if plan is None:
             continue
         if args["hook"] and args["hook"] != plan.hook:
             raise FhirError(400, "invalid", f"PlanDefinition/{resource_id} answers {plan.hook}, not {args['hook']}")
-        return _apply(kb.apply_plan, resource_id, args)
+        return _apply(source.knowledge_base.apply_plan, resource_id, args, source.languages)
     raise FhirError(404, "not-found", f"PlanDefinition/{resource_id} is not known")
 
 
 @bp.post("/ActivityDefinition/<resource_id>/$apply")
 def apply_activity(resource_id: str) -> Response:
     args = _apply_arguments()
-    for kb in _knowledge_bases():
+    for source in _knowledge_sources():
         try:
-            return _apply(kb.apply_activity, resource_id, args)
+            return _apply(source.knowledge_base.apply_activity, resource_id, args, source.languages)
         except UnknownArtifact:
             continue
     raise FhirError(404, "not-found", f"ActivityDefinition/{resource_id} is not known")
 
 
-def _apply(operation: Any, resource_id: str, args: dict[str, Any]) -> Response:
+def _apply(operation: Any, resource_id: str, args: dict[str, Any], languages: Sequence[str]) -> Response:
     try:
         result = operation(
             resource_id,
@@ -174,7 +181,7 @@ def _apply(operation: Any, resource_id: str, args: dict[str, Any]) -> Response:
             data=args["data"],
             context=args["context"],
             base_url=urls.base_url(),
-            language=args["language"],
+            language=args["language"] or languages[0],
         )
     except ExpressionError as exc:
         raise FhirError(400, "processing", f"could not apply to this data: {exc}") from None
@@ -205,7 +212,7 @@ def _apply_arguments() -> dict[str, Any]:
         raise FhirError(400, "invalid", "parameter data must carry a Bundle resource")
     context = _json_object(params.get("context", {}).get("valueString"))
     hook = params.get("hook", {}).get("valueString") or params.get("hook", {}).get("valueCode")
-    language = params.get("language", {}).get("valueCode") or "en"
+    language = params.get("language", {}).get("valueCode")
     for name, value in (("hook", hook), ("language", language)):
         if value is not None and not isinstance(value, str):
             raise FhirError(400, "invalid", f"parameter {name} must be a string")

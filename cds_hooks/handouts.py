@@ -4,12 +4,13 @@ The pages come from the content providers that are also ``HandoutSource``s;
 this module only routes, chooses the language and sets the HTTP headers. It is
 public (no auth): the reader is a patient with a link, not an EHR.
 
-Language of ``/handouts/{id}``: the ``lang`` query parameter when present,
-else the best supported ``Accept-Language``, else English. An unsupported
-``lang`` gives English rather than falling through to ``Accept-Language``:
-the link asked for one language explicitly, and the default is the
-predictable answer. ``Content-Language`` names the language actually served
-(a source that lacks the chosen language is asked for English).
+Language of ``/handouts/{id}``, among the languages its source declares:
+the ``lang`` query parameter when present, else the best ``Accept-Language``,
+else the source's first language. A ``lang`` the source lacks gives the first
+language rather than falling through to ``Accept-Language``: the link asked
+for one language explicitly, and the default is the predictable answer.
+``Content-Language`` names the language actually served (a handout missing
+in the chosen language is served in the first one).
 
 An unknown id is answered with a small bilingual HTML 404 page (not the JSON
 error body of the API endpoints): whoever follows a handout link is a person
@@ -63,22 +64,28 @@ class HandoutCatalog:
         self.index_page = _templates.get_template("handouts_index.html").render(listings=listings)
         self.not_found_page = _templates.get_template("handout_not_found.html").render()
 
-    def page(self, handout_id: str, wanted: str) -> tuple[str, str] | None:
-        """``(language served, HTML)`` in ``wanted`` or else the default language; ``None`` if unknown."""
+    def page(self, handout_id: str, lang: str | None, accept_language: str | None) -> tuple[str, str] | None:
+        """``(language served, HTML)`` for the ``lang`` parameter or else the ``Accept-Language`` header,
+        falling back to the source's first language; ``None`` if the id is unknown."""
         source = self._source_of.get(handout_id)
         if source is None:
             return None
-        for candidate in dict.fromkeys((wanted, language.DEFAULT)):
+        languages = source.languages
+        if lang is not None:
+            wanted = language.supported(lang, languages)
+        else:
+            wanted = language.from_accept_language(accept_language, languages)
+        for candidate in dict.fromkeys((wanted or languages[0], languages[0])):
             html = source.render_handout(handout_id, candidate)
             if html is not None:
                 return candidate, html
         return None
 
     def _titles(self, handout_id: str) -> list[tuple[str, str]]:
-        """``(language, page title)`` for each supported language the handout exists in."""
+        """``(language, page title)`` for each of its source's languages the handout exists in."""
         source = self._source_of[handout_id]
         titles = []
-        for candidate in language.SUPPORTED:
+        for candidate in source.languages:
             html = source.render_handout(handout_id, candidate)
             if html is not None:
                 titles.append((candidate, _page_title(html) or handout_id))
@@ -101,7 +108,7 @@ def index() -> Response:
 def handout(handout_id: str) -> Response:
     """One handout as a printable HTML page."""
     catalog = _catalog()
-    found = catalog.page(handout_id, _requested_language())
+    found = catalog.page(handout_id, request.args.get("lang"), request.headers.get("Accept-Language"))
     if found is None:
         return _html(catalog.not_found_page, status=404)
     served, page = found
@@ -109,13 +116,6 @@ def handout(handout_id: str) -> Response:
     response.headers["Content-Language"] = served
     response.vary.add("Accept-Language")
     return _cacheable(response)
-
-
-def _requested_language() -> str:
-    lang = request.args.get("lang")
-    if lang is not None:
-        return language.supported(lang) or language.DEFAULT
-    return language.from_accept_language(request.headers.get("Accept-Language")) or language.DEFAULT
 
 
 def _catalog() -> HandoutCatalog:

@@ -103,7 +103,7 @@ def _answer(provider: ContentProvider, service: ServiceDefinition, raw: bytes, t
         context=hook_request.context,
         prefetch=data,
         base_url=urls.base_url(),
-        language=language.choose(hook_request.context, request.headers.get("Accept-Language")),
+        language=language.choose(hook_request.context, request.headers.get("Accept-Language"), provider.languages),
     )
     try:
         body = card_output.hook_response(provider.evaluate(call))

@@ -199,7 +199,7 @@ def _handout_paths(handout_ids: list[str]) -> dict[str, Any]:
         "/handouts/": {"get": _operation("Index of the patient handouts", {"200": page, "304": not_modified})},
         "/handouts/{handout_id}": {
             "get": {
-                "summary": "One patient handout (en or es)",
+                "summary": "One patient handout, in one of its content package's languages",
                 "parameters": [handout_id, lang],
                 "responses": {
                     "200": page,

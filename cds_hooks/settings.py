@@ -61,6 +61,9 @@ class Settings:
     suppression_enabled: bool = True
     suppression_days: int = 30
 
+    # Content packages to load (entry-point names in the bme_cds.content group); empty = all installed.
+    content: tuple[str, ...] = ()
+
     # Operations
     log_format: str = "text"  # text | json
     demo: bool = False

@@ -12,7 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from cds_hooks.knowledge import KnowledgeProvider
+    from cds_content import KnowledgeProvider
+
+LANGUAGES = ("en", "es")
 
 
 def provider() -> KnowledgeProvider:
@@ -23,11 +25,13 @@ def provider() -> KnowledgeProvider:
     """
     from importlib.resources import files
 
-    from cds_hooks.knowledge import KnowledgeProvider
+    from cds_content import KnowledgeProvider
     from fhir_content import KnowledgeBase
     from plugin import findings
     from plugin.demo import DemoPatients
-    from plugin.handouts import Handouts
+    from plugin.handouts import bme_handouts
 
     knowledge_base = KnowledgeBase.load(files("plugin") / "content", derived_facts=[findings.derive_facts])
-    return KnowledgeProvider(knowledge_base, handouts=Handouts(), demo=DemoPatients(knowledge_base.plans()))
+    return KnowledgeProvider(
+        knowledge_base, languages=LANGUAGES, handouts=bme_handouts(), demo=DemoPatients(knowledge_base.plans())
+    )

@@ -3,7 +3,7 @@
 ``bme-cds demo-data`` writes them to files and ``bme-cds serve --demo`` serves
 them at ``/demo-fhir`` and on the ``/preview`` page. The patients themselves
 are in :mod:`plugin.demo.patients`; the record builder they share with the
-golden patients of the content tests is :mod:`plugin.demo.builder`.
+golden patients of the content tests is the generic :mod:`cds_content.demo`.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """Coded concepts and record helpers shared by the golden patients and the demo patients.
 
 Every code here is real: LOINC for imaging and labs, SNOMED CT and ICD-10-CM
-for conditions (ICD-10-CM checked by :func:`plugin.demo.builder.icd`), RxNorm
+for conditions (ICD-10-CM checked by :func:`cds_content.demo.icd`), RxNorm
 products from ``plugin/data`` for medicines.
 """
 
 from __future__ import annotations
 
-from plugin.demo.builder import imaging_report, loinc, rx, sct
+from cds_content.demo import imaging_report, loinc, rx, sct
 
 MRI = {
     "knee": loinc("30691-0", "MRI knee without contrast"),

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from plugin.demo.builder import Case, Person, Resource, cpt, icd, imaging_order, lab_result, medication_request, prescription, sct
-from plugin.demo.builder import condition as cond
+from cds_content.demo import Case, Person, Resource, cpt, icd, imaging_order, lab_result, medication_request, prescription, sct
+from cds_content.demo import condition as cond
 from plugin.demo.codes import EGFR, IBUPROFEN_600, NAPROSYN_250, OA_KNEE_SCT, OSTEOPOROSIS_SCT, WARFARIN_5, mri, xray
 
 

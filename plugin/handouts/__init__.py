@@ -1,10 +1,17 @@
-"""Patient handouts (English and Spanish) for the BME content.
+"""Patient handouts (English and Spanish) for the BME content: the data files in this folder.
 
-``Handouts`` implements the ``HandoutSource`` protocol of ``cds_hooks.content``:
-the service serves its pages at ``/handouts/{id}?lang=en|es`` and cards link to
-them by id.
+They are rendered by the generic :mod:`cds_content.handouts`; the service
+serves the pages at ``/handouts/{id}?lang=en|es`` and cards link to them by id.
 """
 
-from plugin.handouts.library import Handouts, HandoutError
+from importlib.resources import files
+from pathlib import Path
 
-__all__ = ["Handouts", "HandoutError"]
+from cds_content.handouts import Handouts
+
+DIRECTORY = Path(str(files(__package__)))
+
+
+def bme_handouts() -> Handouts:
+    """The BME handouts, every page rendered."""
+    return Handouts(DIRECTORY)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cds_hooks.knowledge import KnowledgeProvider
+from cds_content import KnowledgeProvider
 from fhir_content import KnowledgeBase
 from plugin import provider
 

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 from fhir_content import KnowledgeBase
 
-from plugin.demo.builder import Case
+from cds_content.demo import Case
 
 GOLDEN_FILE = Path(__file__).with_name("golden.json")
 BASE_URL = "https://cds.example.org"

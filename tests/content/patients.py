@@ -8,7 +8,7 @@ checked by the builder).
 
 from __future__ import annotations
 
-from plugin.demo.builder import (
+from cds_content.demo import (
     Case,
     Person,
     cpt,
@@ -23,7 +23,7 @@ from plugin.demo.builder import (
     rx,
     sct,
 )
-from plugin.demo.builder import condition as cond
+from cds_content.demo import condition as cond
 from plugin.demo.codes import (
     ACETAMINOPHEN,
     APIXABAN_5,

@@ -18,15 +18,15 @@ import simple_icd_10_cm
 
 from fhir_content.validate import validate_path
 from plugin import build_valuesets, findings
-from plugin.handouts import Handouts
+from plugin.handouts import bme_handouts
 
-from plugin.demo.builder import ICD10CM
+from cds_content.demo import ICD10CM
 
 CONTENT = files("plugin") / "content"
 BASE = "http://bme-cds.org/fhir"
 ARTIFACTS = {path.name: json.loads(path.read_text(encoding="utf-8")) for path in CONTENT.iterdir() if path.name.endswith(".json")}
 PLANS = [a for a in ARTIFACTS.values() if a["resourceType"] == "PlanDefinition"]
-HANDOUT_IDS = set(Handouts().handout_ids())
+HANDOUT_IDS = set(bme_handouts().handout_ids())
 
 
 def _walk(value: Any) -> Iterator[Any]:

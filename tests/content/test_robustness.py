@@ -13,7 +13,7 @@ import logging
 
 import pytest
 
-from plugin.demo.builder import (
+from cds_content.demo import (
     Case,
     condition,
     days_ago,

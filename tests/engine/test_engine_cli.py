@@ -66,9 +66,9 @@ def test_apply_needs_a_patient(tmp_path):
 
 def test_validate_without_path_checks_every_registered_package(monkeypatch, lipid_kb):
     from cds_hooks import cli_content
-    from cds_hooks.knowledge import KnowledgeProvider
+    from cds_content import KnowledgeProvider
 
-    monkeypatch.setattr(cli_content, "load_providers", lambda: [KnowledgeProvider(lipid_kb)])
+    monkeypatch.setattr(cli_content, "load_providers", lambda names=(): [KnowledgeProvider(lipid_kb, languages=("en", "es"))])
     result = CliRunner().invoke(validate_command, [])
     assert result.exit_code == 0, result.output
     assert f"{TEST_CONTENT}: checked 9 artifacts" in result.output
@@ -79,7 +79,7 @@ def test_validate_without_path_reports_a_package_that_does_not_load(monkeypatch,
     from cds_hooks.content import ContentError
     from fhir_content import ContentLoadError, Problem
 
-    def broken():
+    def broken(names=()):
         try:
             raise ContentLoadError([Problem("plan.json", "$.action[0].title", "required: it is the card summary")])
         except ContentLoadError as exc:

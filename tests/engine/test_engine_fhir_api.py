@@ -7,7 +7,7 @@ import json
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
-from cds_hooks.knowledge import KnowledgeProvider
+from cds_content import KnowledgeProvider
 from engine_builders import SNOMED, condition, patient
 from engine_scenarios import days_ago
 
@@ -17,7 +17,7 @@ PLAN_URL = "http://example.org/engine-test/PlanDefinition/lipid-patient-view"
 
 @pytest.fixture
 def client(make_app, lipid_kb):
-    return make_app(providers=[KnowledgeProvider(lipid_kb)]).test_client()
+    return make_app(providers=[KnowledgeProvider(lipid_kb, languages=("en", "es"))]).test_client()
 
 
 def fhir(response, status=200) -> dict:
@@ -151,6 +151,6 @@ def test_apply_of_unknown_artifacts_is_404(client):
 
 
 def test_knowledge_reads_need_no_token_even_with_auth_on(make_app, lipid_kb):
-    client = make_app(providers=[KnowledgeProvider(lipid_kb)], auth_enabled=True).test_client()
+    client = make_app(providers=[KnowledgeProvider(lipid_kb, languages=("en", "es"))], auth_enabled=True).test_client()
     assert client.get("/fhir/PlanDefinition/lipid-patient-view").status_code == 200
     assert client.post("/cds-services/lipid-patient-view", json={}).status_code == 401

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from cds_hooks.content import ContentProvider, HandoutSource, HookCall
-from cds_hooks.knowledge import KnowledgeProvider
+from cds_content import KnowledgeProvider
 from engine_scenarios import SCENARIOS
 
 
@@ -18,7 +18,7 @@ class FakeHandouts:
 
 
 def test_each_plan_is_one_service(lipid_kb):
-    provider = KnowledgeProvider(lipid_kb)
+    provider = KnowledgeProvider(lipid_kb, languages=("en", "es"))
     assert isinstance(provider, ContentProvider)
     services = {s.id: s for s in provider.services()}
     assert set(services) == {"lipid-patient-view", "lipid-order-select"}
@@ -31,8 +31,8 @@ def test_each_plan_is_one_service(lipid_kb):
 
 
 def test_handouts_only_when_given(lipid_kb):
-    assert not isinstance(KnowledgeProvider(lipid_kb), HandoutSource)
-    provider = KnowledgeProvider(lipid_kb, handouts=FakeHandouts())
+    assert not isinstance(KnowledgeProvider(lipid_kb, languages=("en", "es")), HandoutSource)
+    provider = KnowledgeProvider(lipid_kb, languages=("en", "es"), handouts=FakeHandouts())
     assert isinstance(provider, HandoutSource)
     assert provider.render_handout("blood-lipids", "es") == "<html><body>blood-lipids in es</body></html>"
     assert provider.knowledge_base is lipid_kb
@@ -49,12 +49,12 @@ def test_evaluate_passes_the_call_through(lipid_kb):
         base_url="https://cds.example.org",
         language="es",
     )
-    [card] = KnowledgeProvider(lipid_kb).evaluate(call)
+    [card] = KnowledgeProvider(lipid_kb, languages=("en", "es")).evaluate(call)
     assert card["links"][0]["url"] == "https://cds.example.org/handouts/blood-lipids?lang=es"
 
 
 def test_discovery_and_a_hook_call_through_the_service(make_app, lipid_kb):
-    client = make_app(providers=[KnowledgeProvider(lipid_kb)]).test_client()
+    client = make_app(providers=[KnowledgeProvider(lipid_kb, languages=("en", "es"))]).test_client()
     services = {s["id"]: s for s in client.get("/cds-services").get_json()["services"]}
     assert services["lipid-order-select"]["prefetch"] == {
         "observations": "Observation?patient={{context.patientId}}&code=http://loinc.org|57698-3"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cds_hooks.demo_data import DemoPatientRecord, collect
-from cds_hooks.knowledge import KnowledgeProvider
+from cds_content import KnowledgeProvider
 from plugin import provider
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from cds_hooks.settings import Settings
 from cds_hooks.suppression import fingerprint
-from plugin.demo.builder import condition, imaging_report
+from cds_content.demo import condition, imaging_report
 from plugin.demo.codes import MRI, OSTEOPOROSIS_SCT
 
 from .clinic import PATIENTS, cards, send_feedback, topics, with_records

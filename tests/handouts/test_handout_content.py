@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from handout_html import HANDOUT_IDS, LANGUAGES, parse
-from plugin.handouts import HandoutError, Handouts
+from cds_content.handouts import HandoutError, Handouts
+from plugin.handouts import bme_handouts
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "plugin" / "handouts"
 PAGES = [(handout_id, language) for handout_id in HANDOUT_IDS for language in LANGUAGES]
@@ -29,7 +30,7 @@ X_RAY = {"en": "X-ray", "es": "radiografía"}
 
 @pytest.fixture(scope="module")
 def handouts() -> Handouts:
-    return Handouts()
+    return bme_handouts()
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ import pytest
 import textstat
 
 from handout_html import HANDOUT_IDS, parse
-from plugin.handouts import Handouts
+from cds_content.handouts import Handouts
+from plugin.handouts import bme_handouts
 
 MAX_ENGLISH_GRADE = 8.0
 MIN_SPANISH_EASE = 60.0
@@ -22,7 +23,7 @@ TEXTSTAT_DEFAULT_LANG = "en_US"
 
 @pytest.fixture(scope="module")
 def handouts() -> Handouts:
-    return Handouts()
+    return bme_handouts()
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ import pytest
 
 from cds_hooks.content import ContentError, HookCall, ServiceDefinition
 from handout_html import HANDOUT_IDS, LANGUAGES, parse
-from plugin.handouts import Handouts
+from plugin.handouts import bme_handouts
 
-_HANDOUTS = Handouts()
+_HANDOUTS = bme_handouts()
 
 
 class HandoutProvider:

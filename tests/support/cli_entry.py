@@ -9,7 +9,7 @@ from cds_hooks import app
 from cds_hooks.cli import main
 from support.store_auth import StaticServicesProvider
 
-app.load_providers = lambda: [StaticServicesProvider()]
+app.load_providers = lambda names=(): [StaticServicesProvider()]
 
 if __name__ == "__main__":
     main()

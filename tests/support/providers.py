@@ -57,6 +57,8 @@ class GreeterProvider:
     so tests can see the service fill them in.
     """
 
+    languages = tuple(_GREETING)
+
     def __init__(self) -> None:
         self.calls: list[HookCall] = []
 
@@ -110,6 +112,7 @@ class CannedProvider:
     """One patient-view service without prefetch that returns the cards it was given (copied)."""
 
     SERVICE = ServiceDefinition(id="canned", hook="patient-view", title="Canned", description="Returns fixed cards.")
+    languages = ("en",)
 
     def __init__(self, cards: Any):
         self.cards = cards

@@ -32,6 +32,8 @@ OTHER_SERVICE_ID = "other-test-service"
 class StaticServicesProvider:
     """A content provider with two services and no cards: feedback and auth only need the ids."""
 
+    languages = ("en",)
+
     def services(self) -> list[ServiceDefinition]:
         return [
             ServiceDefinition(SERVICE_ID, "patient-view", "Test service", "Answers nothing; for tests."),

@@ -1,10 +1,15 @@
-"""Patient handouts in English and Spanish, rendered to HTML once, when the content loads.
+"""Patient handouts in one or more languages, rendered to HTML once, when the content loads.
+
+Generic: a content package keeps its handouts in a directory with a
+``catalog.json`` (handout ids, languages, the page labels per language) and
+one ``<id>.json`` per handout, and serves them with ``Handouts(directory)``.
 
 Why the text lives in data: each handout is one ``<id>.json`` file where every
-heading, paragraph and list item holds its English and Spanish wording side by
-side. A reviewer reads both languages together, and the loader refuses a file
-where one language is missing, so the two versions cannot drift apart in
-structure. The HTML layout lives in ``templates/`` (Jinja2, autoescaped).
+heading, paragraph and list item holds its wording in every language side by
+side. A reviewer reads the languages together, and the loader refuses a file
+where one language is missing, so the versions cannot drift apart in
+structure. The HTML layout is this package's ``templates/`` (Jinja2,
+autoescaped), shared by every content package.
 
 Why pre-render: the handouts are static, so every page is rendered here and
 serving one is a dictionary lookup.
@@ -15,11 +20,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined
 
 CATALOG_FILE = "catalog.json"
 PAGE_TEMPLATE = "handout.html"
@@ -59,16 +63,17 @@ class Page:
 
 
 class Handouts:
-    """The bundled handouts; implements ``cds_hooks.content.HandoutSource``.
+    """The handouts in ``directory``: ``handout_ids`` and ``render_handout`` of ``cds_content.HandoutSource``.
 
-    ``directory`` defaults to this package; tests point it elsewhere to check
-    that a broken handout file is refused with a useful message.
+    A malformed file is refused at load with a message naming the file and
+    the JSON path.
     """
 
-    def __init__(self, directory: Path | None = None):
-        root = Path(directory) if directory is not None else Path(str(resources.files(__package__)))
+    def __init__(self, directory: Path):
+        root = Path(directory)
         catalog = _read_json(root / CATALOG_FILE)
         languages: tuple[str, ...] = tuple(catalog["languages"])
+        self.languages = languages
         ids: tuple[str, ...] = tuple(catalog["handouts"])
         pages: dict[tuple[str, str], Page] = {}
         related: dict[str, tuple[str, ...]] = {}
@@ -83,7 +88,7 @@ class Handouts:
             for language in languages:
                 pages[handout_id, language] = _page(data, language, languages, path)
         self._ids = ids
-        self._pages: dict[tuple[str, str], str] = _render_all(root, pages, related, catalog["labels"], languages)
+        self._pages: dict[tuple[str, str], str] = _render_all(pages, related, catalog["labels"], languages)
 
     def handout_ids(self) -> tuple[str, ...]:
         return self._ids
@@ -94,14 +99,13 @@ class Handouts:
 
 
 def _render_all(
-    root: Path,
     pages: Mapping[tuple[str, str], Page],
     related: Mapping[str, tuple[str, ...]],
     labels: Mapping[str, Mapping[str, str]],
     languages: tuple[str, ...],
 ) -> dict[tuple[str, str], str]:
     env = Environment(
-        loader=FileSystemLoader(root / "templates"),
+        loader=PackageLoader("cds_content", "templates"),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,

@@ -1,29 +1,45 @@
 """Adapter: a :class:`fhir_content.KnowledgeBase` as a CDS Hooks content provider.
 
 One PlanDefinition is one CDS service. A content package builds its provider
-as ``KnowledgeProvider(KnowledgeBase.load(...), handouts=...)``; the service
-then finds it through the ``bme_cds.content`` entry point without knowing the
-topic.
+as ``KnowledgeProvider(KnowledgeBase.load(...), languages=("en",), handouts=...)``;
+the service then finds it through the ``bme_cds.content`` entry point without
+knowing the topic.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from fhir_content import KnowledgeBase
+from cds_content.interface import DemoDataSource, HookCall, ServiceDefinition
 
-from cds_hooks.content import DemoDataSource, HandoutSource, HookCall, ServiceDefinition
+if TYPE_CHECKING:
+    from fhir_content import KnowledgeBase
+
+    from cds_content.handouts import Handouts
 
 
 class KnowledgeProvider:
-    """Implements ``ContentProvider`` (and ``HandoutSource`` / ``DemoDataSource`` when given).
+    """Implements ``ContentProvider`` and ``KnowledgeSource`` (and ``HandoutSource`` / ``DemoDataSource`` when given).
 
-    The handout and demo methods are bound on the instance only when given,
-    so ``isinstance(provider, HandoutSource)`` tells the truth.
+    ``languages``: the primary language tags the content's cards and handouts
+    come in, the fallback first. The handout and demo methods are bound on the
+    instance only when given, so ``isinstance(provider, HandoutSource)`` tells
+    the truth.
     """
 
-    def __init__(self, kb: KnowledgeBase, handouts: HandoutSource | None = None, demo: DemoDataSource | None = None):
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        *,
+        languages: Sequence[str],
+        handouts: Handouts | None = None,
+        demo: DemoDataSource | None = None,
+    ):
+        if not languages:
+            raise ValueError("a content provider declares at least one language")
         self.knowledge_base = kb
+        self.languages: tuple[str, ...] = tuple(languages)
         self._services = [
             ServiceDefinition(
                 id=plan.id,

@@ -1,11 +1,11 @@
 """Build synthetic patients as FHIR R4 JSON: one :class:`Case` per patient and hook.
 
-The one builder behind both the golden patients of the content tests
-(``tests/content/patients.py``) and the demo patients (``plugin/demo/patients.py``).
+Generic, for every content package: the BME content builds its golden test
+patients and its demo patients with it, and so can a second topic.
 A case is written as data with the small constructors below, so thirty
 patients do not become thirty near-identical JSON files.
-Dates are relative to today, because the content reasons about "recent" pain
-and recent lab results; what a card says must not drift as the calendar moves.
+Dates are relative to today, because content reasons about "recent" findings
+and lab results; what a card says must not drift as the calendar moves.
 
 From a case the builder makes what an EHR would hold or send: the patient's
 record as a FHIR ``collection`` Bundle (or a ``transaction`` Bundle that loads
