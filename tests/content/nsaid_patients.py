@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from plugin.demo.builder import Case, Person, concept, icd, lab_result, loinc, medication_request, medication_statement, prescription, rx, sct
-from plugin.demo.builder import condition as cond
+from cds_content.demo import Case, Person, concept, icd, lab_result, loinc, medication_request, medication_statement, prescription, rx, sct
+from cds_content.demo import condition as cond
 from plugin.demo.codes import IBUPROFEN_600, MELOXICAM_15, WARFARIN_5
 
 FORMULARY = "http://hospital.example.org/fhir/CodeSystem/formulary"

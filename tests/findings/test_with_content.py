@@ -16,7 +16,7 @@ from content.golden import PLAN_FOR_HOOK, prefetch_templates, summarize
 from fhir_content.datacontext import DataView
 from fhir_content.knowledge import KnowledgeBase
 from plugin import provider
-from plugin.demo.builder import Case, Person, condition, sct
+from cds_content.demo import Case, Person, condition, sct
 from plugin.demo.codes import mri
 from plugin.findings import derive_facts
 

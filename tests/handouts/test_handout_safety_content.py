@@ -10,7 +10,8 @@ import re
 import pytest
 
 from handout_html import HANDOUT_IDS, LANGUAGES, parse
-from plugin.handouts import Handouts
+from cds_content.handouts import Handouts
+from plugin.handouts import bme_handouts
 
 PAGES = [(handout_id, language) for handout_id in HANDOUT_IDS for language in LANGUAGES]
 # Every sheet: cannot bear weight, pain at night, weight loss, fever.
@@ -31,7 +32,7 @@ SPAIN_ONLY = re.compile(r"\b(ordenador|zumo|vosotros|vosotras|vuestr[oa]s?|os|co
 
 @pytest.fixture(scope="module")
 def handouts() -> Handouts:
-    return Handouts()
+    return bme_handouts()
 
 
 def sections(handouts: Handouts, handout_id: str, language: str) -> dict[str, str]:
