@@ -14,6 +14,9 @@ HANDOUT_IDS = (
     "bone-infection",
     "nsaid-safety",
     "mri-knee-hip",
+    "bme-cancer",
+    "bme-spine",
+    "bme-foot-ankle",
 )
 LANGUAGES = ("en", "es")
 
