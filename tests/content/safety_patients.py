@@ -94,7 +94,7 @@ SAFETY_CASES: list[Expected] = [
                 person("Nadia Haddad", "female", 49), cond(icd("E55.9"), onset_days=300),
                 mri("foot", "INDICATION: Heel pain, rule out osteomyelitis.\n"
                             "IMPRESSION: Bone marrow edema in the calcaneus. No evidence of osteomyelitis or abscess.")),
-             {"bme-secondary": (INFO, (BASICS, PT))}, absent=("Treat this as urgent",)),
+             {"bme-secondary": (INFO, (BASICS, "handout|bme-foot-ankle", PT))}, absent=("Treat this as urgent",)),
     # ---- 2. cancer beyond AML, bone metastasis and sarcoma --------------------------------------------------
     Expected(pv("s2-breast-cancer-remission", "Breast cancer marked in remission, hip BME: oncology warning, cancer sheet, no work-up.",
                 person("Helen Brooks", "female", 61), cond(icd("C50.911"), onset_days=1500, clinical="remission"),
