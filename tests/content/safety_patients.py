@@ -191,6 +191,10 @@ SAFETY_CASES: list[Expected] = [
                 mri("knee", "Bone marrow edema in the left medial femoral condyle.", days=300),
                 mri("knee", "Right knee: no bone marrow edema.", days=20)),
              {"bme-secondary": (INFO, (PT, "handout|bme-osteoarthritis"))}),
+    Expected(select("s6-order-select-left-knee", "Knee OA, a LEFT knee X-ray selected: the MRI offered is of the left knee.",
+                    person("Anton Weiss", "male", 60), (cond(OA_KNEE_SCT, onset_days=900),),
+                    ({**imaging_order(cpt("73562", "X-ray knee, 3 views")), "bodySite": [{"text": "Left knee"}]},)),
+             {"imaging-cannot-show-bme": (INFO, ("cpt|73721", "loinc|30691-0"))}, body_sites=frozenset({"left knee"})),
     # ---- 7. osteoporosis with persistent pain ---------------------------------------------------------------
     Expected(pv("s7-osteoporosis-degenerative-xray", "Osteoporosis, left hip pain, X-ray: mild degenerative change, no fracture: MRI next.",
                 person("Vera Novak", "female", 77), cond(icd("M81.0"), onset_days=2000), cond(icd("M25.552"), onset_days=40),
