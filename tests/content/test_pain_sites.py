@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from fhir_content.datacontext import DataView
 from plugin.pain_sites import derive_facts
 
@@ -65,3 +68,21 @@ def test_side_from_body_site_text_and_bilateral_gives_two_sites(knowledge_base):
     sites = _sites(knowledge_base, [left, both])
     assert [(s["condition"], s["joint"], s.get("laterality")) for s in sites] == [
         ("c1", "knee", "left"), ("c2", "hip", "left"), ("c2", "hip", "right")]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.fixed_dictionaries({}, optional={key: json_values for key in (
+    "onsetDateTime", "onsetPeriod", "recordedDate", "bodySite", "clinicalStatus")}),
+    st.lists(st.fixed_dictionaries({}, optional={key: json_values for key in (
+        "modality", "joint", "laterality", "result", "date", "source")}), max_size=3))
+def test_malformed_conditions_and_facts_never_break_the_pairing(knowledge_base, fields, imaging):
+    condition = {**_pain("c1", "M25.561", onset=None), **fields}
+    for site in _sites(knowledge_base, [condition], imaging, imaging):
+        assert site["condition"] == "c1" and site["imaging"] in {"mri", "abnormal", "negative", "unknown", "none"}

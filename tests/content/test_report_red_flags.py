@@ -8,6 +8,8 @@ denial is not either.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plugin.report_red_flags import derive_facts, flags_in, states_fracture
 
@@ -87,3 +89,16 @@ def test_the_fact_names_kind_status_term_date_and_source_and_skips_reports_in_er
     assert derive_facts(_View(flagged, in_error, fracture_only)) == {"reportRedFlags": [
         {"kind": "infection", "status": "suspected", "term": "osteomyelitis", "date": "2026-10-02",
          "source": "DiagnosticReport/r1"}]}
+
+
+report_words = st.sampled_from([
+    "no", "not", "osteomyelitis", "metastasis", "tumor", "fracture", "marrow", "replacement", "cannot", "be", "excluded",
+    "suspicious", "for", "rule", "out", "or", "and", "but", ",", ";", ".", "?", "\n", "IMPRESSION:", "history", "of",
+])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(report_words, max_size=40).map(" ".join))
+def test_any_wording_gives_only_known_kinds_and_statuses(text):
+    for kind, (status, term) in flags_in(text).items():
+        assert kind in {"infection", "cancer", "fracture"} and status in {"stated", "suspected"} and term
