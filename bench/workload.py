@@ -95,9 +95,9 @@ IRRELEVANT_OBSERVATIONS: tuple[tuple[str, str, str, str, float, float], ...] = (
     ("2345-7", "Glucose [Mass/volume] in Serum or Plasma", "laboratory", "mg/dL", 70, 220),
     ("2160-0", "Creatinine [Mass/volume] in Serum or Plasma", "laboratory", "mg/dL", 0.6, 1.5),
     ("718-7", "Hemoglobin [Mass/volume] in Blood", "laboratory", "g/dL", 11, 17),
-    ("2093-3", "Cholesterol [Mass/volume] in Serum or Plasma", "laboratory", "mg/dL", 140, 280),
-    ("2571-8", "Triglyceride [Mass/volume] in Serum or Plasma", "laboratory", "mg/dL", 60, 400),
-    ("2085-9", "Cholesterol in HDL [Mass/volume] in Serum or Plasma", "laboratory", "mg/dL", 30, 80),
+    ("1742-6", "Alanine aminotransferase [Enzymatic activity/volume] in Serum or Plasma", "laboratory", "U/L", 10, 60),
+    ("1920-8", "Aspartate aminotransferase [Enzymatic activity/volume] in Serum or Plasma", "laboratory", "U/L", 10, 50),
+    ("3094-0", "Urea nitrogen [Mass/volume] in Serum or Plasma", "laboratory", "mg/dL", 7, 25),
     ("2823-3", "Potassium [Moles/volume] in Serum or Plasma", "laboratory", "mmol/L", 3.4, 5.2),
     ("2951-2", "Sodium [Moles/volume] in Serum or Plasma", "laboratory", "mmol/L", 134, 146),
 )

@@ -138,15 +138,22 @@ def derive_facts(view: DataView) -> dict[str, list[dict[str, Any]]]:
     See docs/findings.md for the schema of each entry.
     """
     findings: list[dict[str, Any]] = []
+    mri_negations: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []
     coded = _coded_modalities(view)
     for report in _imaging_reports(view, coded):
         readings = {text: read(text) for text in report.texts}
         if report.modality:
             results.append(_imaging_result(view, report, readings))
-        findings.extend(_unique(_finding(m, report) for reading in readings.values() for m in reading.mentions))
+        entries = _unique(_finding(m, report) for reading in readings.values() for m in reading.mentions)
+        findings.extend(entries)
+        if report.modality == "mri":
+            mri_negations.extend(e for e in entries if e["status"] == NEGATED)
     findings.extend(_coded_findings(view, coded))
-    return {"bmeFindings": _newest_first(_cleared_by_newer(findings)), "imagingResults": _newest_first(results)}
+    return {
+        "bmeFindings": _newest_first(_cleared_by_newer(findings, mri_negations)),
+        "imagingResults": _newest_first(results),
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -505,18 +512,19 @@ def _unique(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def _cleared_by_newer(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A present or uncertain finding is historical once a later report finds no BME at the same
+def _cleared_by_newer(findings: list[dict[str, Any]], mri_negations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A present or uncertain finding is historical once a later MRI finds no BME at the same
     joint and side ("has resolved", "no longer seen", or a clear follow-up MRI).
 
-    Only dated entries compare, the laterality must be the same (both unstated counts as the
+    Only an MRI clears: X-ray and CT cannot show BME, so their "no edema" says nothing about
+    it (nor does a coded absence whose study is unknown). Only dated entries compare, the laterality must be the same (both unstated counts as the
     same), and a negation that names a bone clears only that bone's site (one of the joint
     itself, "no BME in the left knee", clears all of it): an undated or one-sided statement
     never removes a finding, so a warning is not lost to a guess.
     """
     latest: dict[tuple[str, str | None, str | None], str] = {}  # (joint, laterality, site or None) -> newest date
-    for entry in findings:
-        if entry["status"] == NEGATED and "date" in entry and "joint" in entry:
+    for entry in mri_negations:
+        if "date" in entry and "joint" in entry:
             site = entry.get("site")
             key = (entry["joint"], entry.get("laterality"), None if site == entry["joint"] else site)
             latest[key] = max(latest.get(key, ""), entry["date"])

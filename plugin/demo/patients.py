@@ -154,4 +154,19 @@ DEMO_PATIENTS: list[DemoPatient] = [
              days=6)],
         [_pv("Education card: BME (bone bruise) linked to the knee injury.", "bme-secondary")],
     ),
+    DemoPatient(
+        Person("demo-grace-whitfield", "Grace", "Whitfield", "female", 63),
+        "Breast cancer treated eight years ago; new low back pain for three weeks, no imaging yet.",
+        [cond(icd("Z85.3"), onset_days=2900), cond(icd("M54.50"), onset_days=21)],
+        [_pv("Warning: new back pain with a history of cancer is a red flag; MRI of the lumbar spine now, "
+             "not X-ray first and wait.", "imaging-red-flag")],
+    ),
+    DemoPatient(
+        Person("demo-samuel-ortiz", "Samuel", "Ortiz", "male", 58),
+        "Type 2 diabetes with neuropathic arthropathy (Charcot foot); the foot MRI shows midfoot marrow edema.",
+        [cond(icd("E11.610"), onset_days=120),
+         mri("foot", "IMPRESSION: Bone marrow edema in the navicular, cuboid and cuneiforms of the left foot.", days=9)],
+        [_pv("Warning: active Charcot foot; offload now (total contact cast) and rule out osteomyelitis.",
+             "bme-charcot-foot")],
+    ),
 ]

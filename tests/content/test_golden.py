@@ -32,6 +32,7 @@ def test_golden_patients_cover_every_hook_and_card_topic():
     assert topics == {
         "bme-secondary", "bme-syndrome-workup", "bme-infection", "bme-cancer",
         "imaging-mri-next", "imaging-xray-first", "imaging-cannot-show-bme", "nsaid-caution",
+        "bme-femoral-head-osteonecrosis", "bme-charcot-foot",
     }
     assert sum(1 for entry in GOLDEN.values() if not entry["cards"]) >= 10, "too few patients that must get no card"
 

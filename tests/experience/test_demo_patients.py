@@ -41,7 +41,7 @@ def test_demo_visits_cover_every_card_type_and_a_patient_without_cards():
     for _, visit in VISITS:
         by_hook.setdefault(visit.hook, set()).update(visit.expected_topics)
     assert by_hook["patient-view"] == {"bme-secondary", "bme-syndrome-workup", "bme-infection", "bme-cancer",
-                                       "imaging-mri-next", "imaging-xray-first"}
+                                       "imaging-mri-next", "imaging-xray-first", "imaging-red-flag", "bme-charcot-foot"}
     assert by_hook["order-select"] == {"imaging-cannot-show-bme"}
     assert by_hook["order-sign"] == {"nsaid-caution"}
     assert any(not visit.expected_topics for _, visit in VISITS if visit.hook == "patient-view")

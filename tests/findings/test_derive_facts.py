@@ -272,3 +272,9 @@ def test_an_undated_finding_is_never_cleared():
     undated = report("undated", "30691-0", conclusion="Bone marrow edema in the medial femoral condyle of the left knee.")
     newer = report("new", "30691-0", effectiveDateTime="2024-04-10", conclusion="Left knee: no bone marrow edema.")
     assert _statuses_by_source(undated, newer)["undated"] == ["present"]
+
+
+@pytest.mark.parametrize("code", ["28565-0", "36037-0"])  # knee X-ray, knee CT: neither can show BME
+def test_only_an_mri_clears_an_older_finding(code):
+    newer = report("new", code, effectiveDateTime="2024-04-10", conclusion="Left knee: no bone marrow edema.")
+    assert _statuses_by_source(OLDER_LEFT_KNEE, newer)["old"] == ["present"]
