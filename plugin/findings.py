@@ -36,6 +36,7 @@ from plugin.report_text import (
     laterality_in,
     read,
 )
+from plugin.resource_fields import as_list, clinical_date, concept_texts, is_skipped, source_ref
 from plugin.text_memo import remembered_by_digest
 
 VALUE_SET_BASE = "http://bme-cds.org/fhir/ValueSet/"
@@ -99,9 +100,7 @@ _MAX_BASE64_CHARS = (MAX_TEXT_CHARS * 4 // 3) // 4 * 4
 #: The resource types that can be imaging reports.
 REPORT_TYPES = ("DiagnosticReport", "Observation")
 
-SKIPPED_STATUSES = frozenset({"entered-in-error", "cancelled"})
 _NOT_CODED = (None, None)
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class DataView(Protocol):
@@ -170,7 +169,7 @@ def _imaging_reports(view: DataView, coded: CodedModalities) -> Iterator[_Report
     """
     for resource_type in REPORT_TYPES:
         for resource in view.resources(resource_type):
-            if _skipped(resource):
+            if is_skipped(resource):
                 continue
             modality, joint = coded.get(id(resource), _NOT_CODED)
             if modality is None and not _has_category(resource):
@@ -178,23 +177,17 @@ def _imaging_reports(view: DataView, coded: CodedModalities) -> Iterator[_Report
             yield _as_report(view, resource, modality, joint)
 
 
-def _skipped(resource: Mapping[str, Any]) -> bool:
-    """Entered in error or cancelled: not part of the record."""
-    status = resource.get("status")
-    return isinstance(status, str) and status in SKIPPED_STATUSES
-
-
 def _as_report(view: DataView, resource: Mapping[str, Any], modality: str | None, joint: str | None) -> _Report:
     """The imaging report ``resource`` is, with its modality and joint when its code already said them."""
-    texts = tuple(_texts(resource))
+    texts = tuple(report_texts(resource))
     described = _described(" ".join(_titles(resource)), *texts)
     if modality is None:
         modality = described.modality
     if joint is None:
         joint = _joint_from_body_site(view, resource) or described.joint
     return _Report(
-        source=_source(resource),
-        date=_date(resource),
+        source=source_ref(resource),
+        date=clinical_date(resource),
         modality=modality,
         joint=joint,
         laterality=described.laterality,
@@ -288,7 +281,7 @@ def _joint_from_body_site(view: DataView, resource: Mapping[str, Any]) -> str | 
     for url, joint in BODY_SITE_VALUE_SETS:
         if view.in_value_set(body_site, url):
             return joint
-    return first_joint(" ".join(_concept_texts(body_site)))
+    return first_joint(" ".join(concept_texts(body_site)))
 
 
 # ---------------------------------------------------------------------------
@@ -307,50 +300,26 @@ def _capped(value: Any) -> str | None:
     return value[:MAX_TEXT_CHARS] if isinstance(value, str) else None
 
 
-def _source(resource: Mapping[str, Any]) -> str | None:
-    """``Type/id`` of a resource, when it has an id."""
-    rid = resource.get("id")
-    return f"{resource.get('resourceType')}/{rid}" if isinstance(rid, str) and rid else None
-
-
-def _list(value: Any) -> list[Any]:
-    """A repeating element as a list (anything else: empty), so odd JSON never breaks a request."""
-    return value if isinstance(value, list) else []
-
-
-def _concept_texts(value: Any) -> Iterator[str]:
-    """``text`` and coding ``display`` of a CodeableConcept (or a list of them)."""
-    concepts = value if isinstance(value, list) else [value]
-    for concept in concepts:
-        if not isinstance(concept, Mapping):
-            continue
-        if isinstance(concept.get("text"), str):
-            yield concept["text"]
-        for coding in codings(concept):
-            if isinstance(coding.get("display"), str):
-                yield coding["display"]
-
-
 def _titles(resource: Mapping[str, Any]) -> Iterator[str]:
     """Where a report says what was imaged: code, bodySite, attachment titles."""
-    yield from _concept_texts(resource.get("code"))
-    yield from _concept_texts(resource.get("bodySite"))
-    for form in _list(resource.get("presentedForm")):
+    yield from concept_texts(resource.get("code"))
+    yield from concept_texts(resource.get("bodySite"))
+    for form in as_list(resource.get("presentedForm")):
         if isinstance(form, Mapping) and isinstance(form.get("title"), str):
             yield form["title"]
 
 
-def _texts(resource: Mapping[str, Any]) -> Iterator[str]:
+def report_texts(resource: Mapping[str, Any]) -> Iterator[str]:
     """Free text that may report findings, each capped in size."""
     for key in ("conclusion", "valueString"):
         text = _capped(resource.get(key))
         if text:
             yield text
-    for note in _list(resource.get("note")):
+    for note in as_list(resource.get("note")):
         text = _capped(note.get("text")) if isinstance(note, Mapping) else None
         if text:
             yield text
-    for form in _list(resource.get("presentedForm")):
+    for form in as_list(resource.get("presentedForm")):
         text = _plain_text_attachment(form)
         if text:
             yield text
@@ -377,21 +346,6 @@ def _plain_text_attachment(form: Any) -> str | None:
         return raw.decode(charset, errors="replace")[:MAX_TEXT_CHARS]
     except LookupError:
         return raw.decode("utf-8", errors="replace")[:MAX_TEXT_CHARS]
-
-
-def _date(resource: Mapping[str, Any]) -> str | None:
-    """The clinically relevant date (effective, else issued) as YYYY-MM-DD, when a full date is given."""
-    period = resource.get("effectivePeriod")
-    candidates = (
-        resource.get("effectiveDateTime"),
-        resource.get("effectiveInstant"),
-        period.get("start") if isinstance(period, Mapping) else None,
-        resource.get("issued"),
-    )
-    for value in candidates:
-        if isinstance(value, str) and _DATE_RE.match(value):
-            return value[:10]
-    return None
 
 
 # ---------------------------------------------------------------------------
@@ -462,7 +416,7 @@ def _coded_findings(view: DataView, coded: CodedModalities) -> Iterator[dict[str
                                 ("conclusionCode", view.resources("DiagnosticReport"))):
         for resource in candidates:
             value = resource.get(element)
-            if not value or _skipped(resource):
+            if not value or is_skipped(resource):
                 continue
             if not view.in_value_set(value, BME_FINDING_VALUE_SET):
                 continue
@@ -476,7 +430,7 @@ def _coded_report(view: DataView, resource: Mapping[str, Any], coded: CodedModal
     modality, joint = coded.get(id(resource), _NOT_CODED)
     if modality is not None or _has_category(resource):
         return _as_report(view, resource, modality, joint)
-    return _Report(_source(resource), _date(resource), None, None, None, (), None, resource)
+    return _Report(source_ref(resource), clinical_date(resource), None, None, None, (), None, resource)
 
 
 def _coded_place(view: DataView, resource: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
@@ -484,7 +438,7 @@ def _coded_place(view: DataView, resource: Mapping[str, Any]) -> tuple[str | Non
     body_site = resource.get("bodySite")
     if not body_site:
         return None, None, None
-    text = " ".join(_concept_texts(body_site))
+    text = " ".join(concept_texts(body_site))
     anatomy = find_anatomy(text)
     precise = next((a for a in anatomy if a.site or a.joint), None)
     joint = _joint_from_body_site(view, resource)
@@ -494,7 +448,7 @@ def _coded_place(view: DataView, resource: Mapping[str, Any]) -> tuple[str | Non
 
 def _coded_term(value: Any) -> str:
     """The normalised term of a coded finding, read from its display (default: bone marrow edema)."""
-    for mention in find_mentions(" ".join(_concept_texts(value))):
+    for mention in find_mentions(" ".join(concept_texts(value))):
         return mention.term
     return "bone marrow edema"
 

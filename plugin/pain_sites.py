@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any, Protocol
 
-from plugin.findings import _concept_texts, _list, _source
+from plugin.resource_fields import as_list, concept_texts, source_ref
 from plugin.report_red_flags import states_fracture
 
 VALUE_SET_BASE = "http://bme-cds.org/fhir/ValueSet/"
@@ -98,10 +98,10 @@ def _began(condition: Mapping[str, Any]) -> date | None:
 
 def _sides(view: DataView, condition: Mapping[str, Any]) -> list[str | None]:
     """The sides a pain condition names: ``['left']``, ``['left', 'right']`` (bilateral), or ``[None]``."""
-    coded = [c for c in (condition.get("code"), *_list(condition.get("bodySite"))) if isinstance(c, Mapping)]
+    coded = [c for c in (condition.get("code"), *as_list(condition.get("bodySite"))) if isinstance(c, Mapping)]
     found = {side for side, vs_url in SIDE_VALUE_SETS.items() if any(view.in_value_set(c, vs_url) for c in coded)}
     if not found:
-        words = " ".join(_concept_texts(coded)).lower().replace("-", " ").split()
+        words = " ".join(concept_texts(coded)).lower().replace("-", " ").split()
         found = {side for side, names in (("left", {"left", "lt"}), ("right", {"right", "rt"}),
                                           ("bilateral", {"bilateral", "both"})) if names & set(words)}
     if "bilateral" in found or {"left", "right"} <= found:
@@ -137,5 +137,5 @@ def _on_or_after(value: Any, cutoff: date) -> bool:
 
 def _reports_by_source(view: DataView) -> dict[str, Mapping[str, Any]]:
     return {source: r for kind in ("DiagnosticReport", "Observation") for r in view.resources(kind)
-            if (source := _source(r)) is not None}
+            if (source := source_ref(r)) is not None}
 

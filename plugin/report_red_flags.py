@@ -18,7 +18,7 @@ small and err toward the warning:
 
 Clauses are cut at sentence ends, semicolons, commas and contrast words, so
 "No fracture, but osteomyelitis is likely" is a flag. Texts are read by
-:func:`plugin.findings._texts` (conclusion, notes, text/plain attachments),
+:func:`plugin.findings.report_texts` (conclusion, notes, text/plain attachments),
 the same texts the BME findings come from.
 """
 
@@ -28,7 +28,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from plugin.findings import _date, _skipped, _source, _texts
+from plugin.findings import report_texts
+from plugin.resource_fields import clinical_date, is_skipped, source_ref
 from plugin.text_memo import remembered_by_digest
 
 #: kind -> words that name it (whole words, case-insensitive).
@@ -80,19 +81,19 @@ def derive_facts(view: DataView) -> dict[str, list[dict[str, Any]]]:
     """
     flags = []
     for report in view.resources("DiagnosticReport"):
-        if _skipped(report):
+        if is_skipped(report):
             continue
-        for kind, (status, term) in flags_in(*_texts(report)).items():
+        for kind, (status, term) in flags_in(*report_texts(report)).items():
             if kind == "fracture":
                 continue
-            entry = {"kind": kind, "status": status, "term": term, "date": _date(report), "source": _source(report)}
+            entry = {"kind": kind, "status": status, "term": term, "date": clinical_date(report), "source": source_ref(report)}
             flags.append({key: value for key, value in entry.items() if value is not None})
     return {"reportRedFlags": flags}
 
 
 def states_fracture(report: Mapping[str, Any]) -> bool:
     """True when the report itself says a fracture is there (stated, not hedged, asked or denied)."""
-    found = flags_in(*_texts(report)).get("fracture")
+    found = flags_in(*report_texts(report)).get("fracture")
     return found is not None and found[0] == STATED
 
 

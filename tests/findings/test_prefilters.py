@@ -65,13 +65,13 @@ def _strings(value: Any) -> Iterator[str]:
         yield value
 
 
-def _texts() -> list[str]:
+def report_texts() -> list[str]:
     charts = [case.chart() for case in CASES] + [patient.case(patient.visits[0]).chart() for patient in DEMO_PATIENTS]
     chart_texts = {text for chart in charts for text in _strings(chart)}
     return [example.text for example in load_corpus()] + sorted(chart_texts)
 
 
-TEXTS = _texts()
+TEXTS = report_texts()
 
 
 def test_the_prefilter_changes_no_reading(monkeypatch):
