@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from flask import Flask
 
-from cds_hooks.content import ContentProvider, ServiceRegistry, load_providers
+from cds_content import ContentProvider
+from cds_hooks.content import ServiceRegistry, load_providers
 from cds_hooks.runtime import EXTENSION_KEY, Runtime
 from cds_hooks.settings import Settings
 

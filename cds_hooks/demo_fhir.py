@@ -34,7 +34,7 @@ from flask import Blueprint, Response, request
 from flask.blueprints import BlueprintSetupState
 
 from cds_hooks import urls
-from cds_hooks.content import DemoDataSource
+from cds_content import DemoDataSource
 from cds_hooks.demo_data import collect
 from cds_hooks.fhir_api import FHIR_JSON, searchset
 from cds_hooks.fhir_client import BaseUrl, Deadline, FhirClient, FhirServer

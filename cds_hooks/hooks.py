@@ -32,7 +32,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from cds_hooks import card_output, errors, language, observability, prefetch, suppression, urls
 from cds_hooks.auth import authenticate_unclaimed, replay_refused
-from cds_hooks.content import ContentProvider, HookCall, ServiceDefinition
+from cds_content import ContentProvider, HookCall, ServiceDefinition
 from cds_hooks.fhir_client import FhirClient
 from cds_hooks.hook_request import parse_hook_request
 from cds_hooks.runtime import current_runtime
