@@ -243,7 +243,7 @@ def _fhir_paths() -> dict[str, Any]:
 
 def _demo_paths() -> dict[str, Any]:
     """Demo mode only (docs/sandbox.md): the preview page, its token endpoint and the DEMO ONLY FHIR server."""
-    from cds_hooks.demo_fhir import PATIENT_SEARCH_PARAMS, SEARCH_PARAMS as DEMO_SEARCH_PARAMS
+    from cds_hooks.demo.fhir import PATIENT_SEARCH_PARAMS, SEARCH_PARAMS as DEMO_SEARCH_PARAMS
 
     resource = _fhir("The resource or searchset Bundle", "FhirResource")
     unknown = _fhir("Unknown resource or type", "OperationOutcome")
