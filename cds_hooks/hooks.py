@@ -23,10 +23,10 @@ exchange a call with cards makes one database statement instead of two.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
-import msgspec
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -43,10 +43,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("hooks", __name__)
 
 FHIR_CLIENT_KEY = "bme_cds.fhir_client"
-# The answer as Flask's jsonify writes it (keys sorted, no spaces, a final newline), but in C: it is built on
-# every call and is plain JSON (the cards were checked to be), where jsonify's json.dumps showed in profiles
-# under load. msgspec writes non-ASCII characters as UTF-8 instead of \u escapes, which JSON allows.
-_ANSWER_ENCODER = msgspec.json.Encoder(order="sorted")
 _JSON_CHARSETS = ("utf-8", "utf8")
 _READ_CHUNK_BYTES = 64 * 1024
 
@@ -113,7 +109,8 @@ def _answer(provider: ContentProvider, service: ServiceDefinition, raw: bytes, t
     patient_id = str(hook_request.context.get("patientId", ""))
     body["cards"] = _show_and_record(service.id, hook_request.hook_instance, patient_id, body["cards"], token)
     observability.record_cards(service.id, body["cards"])
-    return Response(_ANSWER_ENCODER.encode(body) + b"\n", mimetype="application/json")
+    # Compact, keys sorted, as jsonify writes it, but non-ASCII text as UTF-8 instead of \u escapes.
+    return Response(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n", mimetype="application/json")
 
 
 def fhir_client() -> FhirClient:
