@@ -7,18 +7,27 @@ only when allow-listed for that issuer), ``aud`` exactly the URL called,
 by any instance sharing the database. Any failure is a 401 with a short
 reason; a replay check that cannot reach the database is a 503 (fail closed).
 Tokens, keys and claims are never logged.
+
+The ``jti`` is claimed as soon as the token is verified, in one statement,
+before the request body is read or parsed: a replayed token costs a signature
+check and one insert, whatever its body holds.
+
+A verified token names its caller's *tenant*: the issuer, plus the token's
+``tenant`` claim when one is sent (``<iss>#<tenant>``). Everything stored about
+patients and cards is kept per tenant. With auth off every caller is the one
+tenant :data:`NO_AUTH_TENANT`.
+
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import jwt
 from flask import request
@@ -38,6 +47,10 @@ ALLOWED_ALGORITHMS = frozenset({"ES384", "RS384"})
 # lifetime buys an attacker more time with a stolen token and keeps its jti row longer.
 MAX_TOKEN_LIFETIME_SECONDS = 3600
 REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "jti"]
+# The tenant of every call while auth is switched off (local play): one fixed, documented name.
+NO_AUTH_TENANT = "local-no-auth"
+TENANT_CLAIM = "tenant"
+MAX_TENANT_CHARS = 255
 SANDBOX_PROFILE = Path(__file__).parent / "profiles" / "sandbox.json"
 QUERY_TOKEN_PARAMETERS = ("access_token", "token")
 _ISSUER_FIELDS = {"iss", "jwks", "jwks_url", "jku_allowlist", "note"}
@@ -113,17 +126,10 @@ class Authenticator:
             max_token_bytes=settings.max_token_bytes,
         )
 
-    def verify(self, authorization_header: str | None, audience: str) -> JtiClaim:
-        """Check the bearer token and record its ``jti``; raise a 401 (bad token, replay) / 503 (replay check down)."""
-        claim = self.verify_unclaimed(authorization_header, audience)
-        self.claim(claim)
-        return claim
+    def verify(self, authorization_header: str | None, audience: str) -> str:
+        """Check the bearer token and record its ``jti``; the caller's tenant.
 
-    def verify_unclaimed(self, authorization_header: str | None, audience: str) -> JtiClaim:
-        """Every check of :meth:`verify` but the replay check: the token's ``jti``, still to be :meth:`claim`-ed.
-
-        The caller must record it (here or with other rows of its own, as a
-        hook call does with its cards) before it answers or reaches outside.
+        Raises a 401 (bad token, replay) or a 503 (the replay check cannot reach the database).
         """
         token = self._bearer_token(authorization_header)
         # One unverified parse gives both header and claims. Only when it fails is the header read on its own,
@@ -165,8 +171,10 @@ class Authenticator:
             raise _refuse("jti must be a non-empty string")
         if int(claims["exp"]) - int(claims["iat"]) > MAX_TOKEN_LIFETIME_SECONDS:
             raise _refuse(f"token lifetime (exp - iat) exceeds {MAX_TOKEN_LIFETIME_SECONDS} seconds")
+        tenant = _tenant(issuer.iss, claims)
         # Remember the jti for as long as the token could still be accepted (exp + leeway).
-        return JtiClaim(issuer.iss, jti, datetime.fromtimestamp(int(claims["exp"]) + self._leeway, UTC))
+        self._claim(JtiClaim(issuer.iss, jti, datetime.fromtimestamp(int(claims["exp"]) + self._leeway, UTC)))
+        return tenant
 
     def _bearer_token(self, authorization_header: str | None) -> str:
         if not authorization_header:
@@ -203,53 +211,40 @@ class Authenticator:
         except jwt.InvalidTokenError:
             raise _refuse("invalid token") from None
 
-    def claim(self, claim: JtiClaim) -> None:
+    def _claim(self, claim: JtiClaim) -> None:
         """Record a verified token's ``jti``: 401 if it was used before, 503 if the database cannot be asked."""
         try:
             fresh = self._store.claim_jti(claim)
         except StoreUnavailable:
-            raise replay_check_unavailable() from None
+            raise errors.unavailable("cannot check the token for replay: the database is unavailable") from None
         if not fresh:
-            raise replay_refused()
+            raise _refuse("token already used (jti replay)")
 
 
-F = TypeVar("F", bound=Callable[..., Any])
+def authenticate() -> str:
+    """Check the caller's bearer JWT for the URL called and claim its ``jti``; the caller's tenant.
 
-
-def require_auth(view: F) -> F:
-    """Flask view decorator: verify the caller's bearer JWT (audience = the URL called) unless auth is off."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        claim = authenticate_unclaimed()
-        if claim is not None:
-            current_runtime().authenticator.claim(claim)
-        return view(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def authenticate_unclaimed() -> JtiClaim | None:
-    """Check the caller's bearer JWT for the URL called, all but its replay check; ``None`` when auth is off.
-
-    The returned ``jti`` is not recorded yet: see :meth:`Authenticator.verify_unclaimed`.
+    With auth off every caller is :data:`NO_AUTH_TENANT`.
     """
     authenticator = current_runtime().authenticator
     if not authenticator.enabled:
-        return None
-    if any(name in request.args for name in QUERY_TOKEN_PARAMETERS):
+        return NO_AUTH_TENANT
+    if any(name.lower() in QUERY_TOKEN_PARAMETERS for name in request.args):
         raise _refuse("tokens in the URL are refused; send 'Authorization: Bearer <JWT>'")
-    return authenticator.verify_unclaimed(request.headers.get("Authorization"), public_url_for_request())
+    return authenticator.verify(request.headers.get("Authorization"), public_url_for_request())
 
 
-def replay_refused() -> errors.ApiError:
-    """The 401 of a token whose ``jti`` was used before."""
-    return _refuse("token already used (jti replay)")
-
-
-def replay_check_unavailable() -> errors.ApiError:
-    """The 503 of a token whose ``jti`` cannot be checked: the call fails closed."""
-    return errors.unavailable("cannot check the token for replay: the database is unavailable")
+def _tenant(iss: str, claims: Mapping[str, Any]) -> str:
+    """``iss``, or ``iss#tenant`` when the token names a tenant (a non-empty string)."""
+    if TENANT_CLAIM not in claims:
+        return iss
+    tenant = claims[TENANT_CLAIM]
+    if not isinstance(tenant, str) or not tenant.strip():
+        raise _refuse("tenant must be a non-empty string")
+    named = f"{iss}#{tenant}"
+    if len(named) > MAX_TENANT_CHARS:
+        raise _refuse(f"issuer and tenant together must be at most {MAX_TENANT_CHARS} characters")
+    return named
 
 
 # -- issuer configuration -----------------------------------------------------------

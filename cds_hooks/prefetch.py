@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
@@ -94,13 +94,8 @@ def complete(
     request: HookRequest,
     client: FhirClient,
     time_budget: float,
-    *,
-    before_fetch: Callable[[], None],
 ) -> dict[str, Any]:
     """The prefetch a provider sees: one entry per obtainable template key (``None`` = no data).
-
-    ``before_fetch`` runs once before anything is fetched from the EHR (a hook
-    call claims its token's ``jti`` there, so a replayed token fetches nothing).
 
     Raises a 400 :class:`errors.ApiError` for a value that is not a FHIR
     resource or ``null``, and :class:`PrefetchFailed` (412) when a required
@@ -125,7 +120,7 @@ def complete(
 
     reasons: dict[str, str] = {}
     if missing or unfinished:
-        reasons = _fetch(service, request, client, time_budget, missing, unfinished, result, before_fetch)
+        reasons = _fetch(service, request, client, time_budget, missing, unfinished, result)
     required = service.required_keys()
     failed = {key: reason for key, reason in reasons.items() if key in required}
     if failed:
@@ -141,7 +136,6 @@ def _fetch(
     missing: list[str],
     unfinished: dict[str, dict[str, Any]],
     result: dict[str, Any],
-    before_fetch: Callable[[], None],
 ) -> dict[str, str]:
     """Fill ``result`` from fhirServer; returns why each key that stayed missing did so."""
     wanted = [*missing, *unfinished]
@@ -155,7 +149,6 @@ def _fetch(
         log.warning("prefetch: fhirServer refused: %s", exc)
         return dict.fromkeys(wanted, str(exc))
 
-    before_fetch()
     tokens = token_values(request.context)
     reasons: dict[str, str] = {}
     for key in wanted:

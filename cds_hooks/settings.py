@@ -48,6 +48,8 @@ class Settings:
 
     # Requests
     max_body_bytes: int = 5 * 1024 * 1024
+    feedback_max_entries: int = 100  # more entries in one feedback body: 413
+    feedback_max_comment_chars: int = 2000  # a longer overrideReason.userComment: 400
 
     # Outbound FHIR (prefetch fallback)
     fhir_allowlist: tuple[str, ...] = ()

@@ -23,7 +23,7 @@ from sqlalchemy import exc as sa_exc
 
 from cds_hooks.settings import Settings
 from cds_hooks.store.engine import READ_ONLY, TRANSACTION_ISOLATION, create_store_engine
-from cds_hooks.store.errors import JtiAlreadySeen, StoreUnavailable, UnknownCard, UnknownSuggestion
+from cds_hooks.store.errors import StoreUnavailable, UnknownCard, UnknownSuggestion
 from cds_hooks.store.hook_statements import (
     MARK_OVERRIDDEN,
     CardsToRecord,
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: The newest migration's revision (tests/test_store.py holds it to Alembic's head).
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 # Arbitrary constant naming the PostgreSQL advisory lock that serialises concurrent migrations.
 MIGRATION_LOCK_ID = 4_211_977_301
 # How often (per process) expired jti rows are deleted, piggy-backing on a claim.
@@ -129,32 +129,29 @@ class Store:
         self,
         *,
         service_id: str,
+        tenant: str,
         hook_instance: str,
         patient_id: str,
         cards: Sequence[Mapping[str, Any]],
         fingerprints: Mapping[str, str] | None = None,
         may_be_quiet: Collection[str] = (),
         quiet_since: datetime | None = None,
-        claim: JtiClaim | None = None,
     ) -> set[str]:
-        """Remember the cards a hook call returns, so their feedback can be validated later; atomically.
-
-        With ``claim``, the call's token id is recorded in the same atomic
-        step (as :meth:`claim_jti` would): if it was seen before, nothing is
-        recorded and :class:`JtiAlreadySeen` is raised.
+        """Remember the cards a hook call returns to ``tenant``, so their feedback can be validated later; atomically.
 
         Of the card uuids in ``may_be_quiet``, those whose topic and
-        ``fingerprints`` value match a card of this service for this patient
-        that was overridden at or after ``quiet_since`` are *quiet*: they are
-        not recorded, and their uuids are returned (the caller leaves them
-        out of the answer). Cards without a ``uuid`` cannot receive feedback
-        and are not stored; a card uuid already recorded for this service
-        keeps its first record.
+        ``fingerprints`` value match a card of this service for this tenant's
+        patient that was overridden at or after ``quiet_since`` are *quiet*:
+        they are not recorded, and their uuids are returned (the caller leaves
+        them out of the answer). Cards without a ``uuid`` cannot receive
+        feedback and are not stored; a card uuid already recorded for this
+        service keeps its first record.
         """
         record = CardsToRecord(
             service_id=service_id,
+            tenant=tenant,
             hook_instance=hook_instance,
-            patient_hash=self._patient_hasher.hash(patient_id),
+            patient_hash=self._patient_hasher.hash(tenant, patient_id),
             cards=cards,
             fingerprints=fingerprints or {},
             may_be_quiet=may_be_quiet,
@@ -162,20 +159,14 @@ class Store:
         )
         if self._on_postgresql:
             with self._driver_cursor() as cursor:
-                claimed, quiet = record_cards_postgresql(cursor, record, claim)
-        else:
-            with self._write() as connection:
-                claimed, quiet = record_cards_sqlite(connection, record, claim)
-        if claim is not None:
-            self._purge_expired_jti_now_and_then()
-        if not claimed:
-            raise JtiAlreadySeen()
-        return quiet
+                return record_cards_postgresql(cursor, record)
+        with self._write() as connection:
+            return record_cards_sqlite(connection, record)
 
-    def record_feedback(self, service_id: str, items: Sequence[FeedbackItem]) -> None:
-        """Store a whole feedback body, or nothing.
+    def record_feedback(self, service_id: str, tenant: str, items: Sequence[FeedbackItem]) -> None:
+        """Store a whole feedback body from ``tenant``, or nothing.
 
-        Raises :class:`UnknownCard` for a card uuid this service never issued and
+        Raises :class:`UnknownCard` for a card uuid this service never issued to this tenant and
         :class:`UnknownSuggestion` for an accepted suggestion the card never offered.
         """
         received_at = _utcnow()
@@ -185,6 +176,7 @@ class Store:
                 for row in connection.execute(
                     select(issued_cards.c.id, issued_cards.c.card_uuid, issued_cards.c.suggestion_uuids).where(
                         issued_cards.c.service_id == service_id,
+                        issued_cards.c.tenant == tenant,
                         issued_cards.c.card_uuid.in_({item.card_uuid for item in items}),
                     )
                 )

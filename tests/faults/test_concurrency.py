@@ -21,7 +21,7 @@ from cds_hooks.settings import Settings
 from cds_hooks.store import Store
 from support import tally
 from support.gunicorn import running_server
-from support.store_auth import SERVICE_ID, create_postgres_schema, drop_postgres_schema, feedback_body, row_counts
+from support.store_auth import SERVICE_ID, TEST_ISSUER, create_postgres_schema, drop_postgres_schema, feedback_body, row_counts
 
 POSTS = 1000
 THREADS = 20
@@ -56,7 +56,7 @@ def issue_cards(store: Store, count: int) -> list[str]:
     cards = [{"uuid": str(uuid.uuid4()), "summary": "Card", "indicator": "info",
               "source": {"label": "Test", "topic": {"system": "http://example.org/topics", "code": "load"}}}
              for _ in range(count)]
-    store.record_issued_cards(service_id=SERVICE_ID, hook_instance=str(uuid.uuid4()), patient_id="load-test-patient",
+    store.record_issued_cards(service_id=SERVICE_ID, tenant=TEST_ISSUER, hook_instance=str(uuid.uuid4()), patient_id="load-test-patient",
                               cards=cards)
     return [card["uuid"] for card in cards]
 
