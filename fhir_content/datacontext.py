@@ -6,14 +6,27 @@ failed) are skipped, and resources are de-duplicated by type and id. Each
 resource's coded element is looked up in the terminology's reverse index, so
 ``resourcesIn('Condition', vs)`` is a dict lookup instead of a FHIRPath scan
 of the whole bundle.
+
+Resources are read tolerantly (:mod:`fhir_content.readable`): the first time
+a resource type is asked for, each of its resources is checked, elements that
+cannot be read are left out of what the rules see, and each is recorded as
+:class:`LeftOut` so the engine can tell which checks ran without data they
+may have needed. Draft orders are checked up front.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
+from fhir_content.readable import unreadable_elements
 from fhir_content.terminology import Terminology
+
+log = logging.getLogger(__name__)
+
+#: The pseudo resource type under which unreadable parts of ``context.draftOrders`` are recorded.
+DRAFT_ORDERS = "%draftOrders"
 
 # The element of each resource type that resourcesIn() matches against a value set.
 CODED_ELEMENTS: Mapping[str, str] = {
@@ -65,6 +78,19 @@ def bundle_resources(bundle: Any) -> list[dict[str, Any]]:
     return [e["resource"] for e in entries if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
 
 
+class LeftOut(NamedTuple):
+    """An element of the request's data the rules could not be shown: where it was, never what it held.
+
+    ``value_set_keys`` are the keys of the value sets the resource's coded
+    element is in; ``None`` when that element is itself what was left out
+    (the resource could then have matched any value set).
+    """
+
+    resource_type: str
+    path: str
+    value_set_keys: frozenset[str] | None
+
+
 class DataView:
     """Read-only view of one request's data, handed to FHIRPath functions and derived facts.
 
@@ -82,11 +108,13 @@ class DataView:
         self._seen: set[tuple[str, str]] = set()
         for value in prefetch.values():
             self._add(value)
+        self._readable: dict[str, list[dict[str, Any]]] = {}
+        self._left_out: dict[str, list[LeftOut]] = {}
         self._by_value_set: dict[str, dict[str, list[dict[str, Any]]]] = {}
         # id(resource) -> (resource, its value-set keys), for where_code_in.
         self._keys_by_resource: dict[int, tuple[dict[str, Any], frozenset[str]]] = {}
         self.patient = self._pick_patient()
-        self.draft_orders = bundle_resources(context.get("draftOrders"))
+        self.draft_orders = self._read(DRAFT_ORDERS, bundle_resources(context.get("draftOrders")))
         selections = context.get("selections")
         selected = {s for s in selections if isinstance(s, str)} if isinstance(selections, list) else set()
         self.selections = [r for r in self.draft_orders if f"{r.get('resourceType')}/{r.get('id')}" in selected]
@@ -118,6 +146,41 @@ class DataView:
             else:
                 same_type.append(value)
 
+    def _of_type(self, kind: str) -> list[dict[str, Any]]:
+        """The resources of a type as the rules see them (checked on the first call for the type)."""
+        readable = self._readable.get(kind)
+        if readable is None:
+            readable = self._readable[kind] = self._read(kind, self._by_type.get(kind, ()))
+        return readable
+
+    def _read(self, kind: str, resources: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``resources`` without their unreadable elements, each left out recorded under ``kind``."""
+        readable, left_out = [], self._left_out.setdefault(kind, [])
+        for resource in resources:
+            bad = unreadable_elements(resource)
+            if not bad:
+                readable.append(resource)
+                continue
+            names = {name for name, _ in bad}
+            element = CODED_ELEMENTS.get(resource.get("resourceType"))  # type: ignore[arg-type]
+            keys = None if element is None or element in names else self._concept_keys(resource.get(element))
+            left_out.extend(LeftOut(str(resource.get("resourceType")), path, keys) for _, path in bad)
+            readable.append({name: value for name, value in resource.items() if name not in names})
+        if left_out:
+            log.warning("left out %d unreadable element(s) of %s: %s", len(left_out), kind,
+                        ", ".join(sorted({f"{entry.resource_type}.{entry.path}" for entry in left_out})[:5]))
+        return readable
+
+    def left_out_types(self) -> list[str]:
+        """Every resource type of the request (each then checked), and :data:`DRAFT_ORDERS`."""
+        return [*self._by_type, DRAFT_ORDERS]
+
+    def left_out(self, kind: str) -> list[LeftOut]:
+        """What was left out of the resources of a type (or of :data:`DRAFT_ORDERS`) as unreadable."""
+        if kind != DRAFT_ORDERS:
+            self._of_type(kind)
+        return self._left_out.get(kind, [])
+
     def _value_set_index(self, kind: str) -> dict[str, list[dict[str, Any]]]:
         """Value-set key -> resources of one type, built on the first ``resourcesIn`` for that type."""
         index = self._by_value_set.get(kind)
@@ -125,7 +188,7 @@ class DataView:
             return index
         index = {}
         element, keys_for = CODED_ELEMENTS[kind], self._terminology.keys_for
-        for resource in self._by_type.get(kind, ()):
+        for resource in self._of_type(kind):
             value = resource.get(element)
             inner = value.get("coding") if type(value) is dict else None
             if type(inner) is list and len(inner) == 1 and type(coding := inner[0]) is dict:
@@ -165,13 +228,13 @@ class DataView:
         return keys
 
     def _pick_patient(self) -> dict[str, Any] | None:
-        patients = self._by_type.get("Patient", [])
+        patients = self._of_type("Patient")
         wanted = self.context.get("patientId")
         return next((p for p in patients if p.get("id") == wanted), patients[0] if patients else None)
 
     def resources(self, type_name: str) -> list[dict[str, Any]]:
         """Every prefetched resource of a type."""
-        return list(self._by_type.get(type_name, ()))
+        return list(self._of_type(type_name))
 
     def resources_in(self, type_name: str, vs_url: str) -> list[dict[str, Any]]:
         """Resources of a type whose coded element has a coding in the value set.

@@ -129,6 +129,10 @@ class Expression:
     where: str
     raw: bool
     _fn: Callable[..., list] = field(repr=False)
+    #: What the expression reads, found in its text: ``(resource type, value set or None)`` of each
+    #: ``resources``/``resourcesIn`` call (type ``*`` when not a literal), and the ``%`` names it uses.
+    reads: frozenset[tuple[str, str | None]] = frozenset()
+    names: frozenset[str] = frozenset()
 
     def evaluate(self, scope: Scope) -> list[Any]:
         """The result: plain JSON-like values (a copy), or fhirpathpy nodes when ``raw``."""
@@ -207,6 +211,27 @@ def _function_calls(node: Mapping[str, Any]) -> Iterator[tuple[str, list[Mapping
         yield from _function_calls(child)
 
 
+def _external_names(node: Mapping[str, Any]) -> Iterator[str]:
+    """Every ``%name`` in a parse tree."""
+    if node.get("type") == "ExternalConstant":
+        children = node.get("children", [])
+        if children:
+            yield children[0].get("text", "").strip("`'")
+    for child in node.get("children", []):
+        yield from _external_names(child)
+
+
+def _data_reads(tree: Mapping[str, Any]) -> frozenset[tuple[str, str | None]]:
+    """``(type, value set)`` of every ``resources``/``resourcesIn`` call (``*`` for a type not written literally)."""
+    reads = set()
+    for name, params in _function_calls(tree):
+        if name in ("resources", "resourcesIn"):
+            literals = [_string_literal(p) for p in params]
+            vs_url = literals[1] if name == "resourcesIn" and len(literals) > 1 else None
+            reads.add((literals[0] or "*", vs_url))
+    return frozenset(reads)
+
+
 def _string_literal(node: Mapping[str, Any]) -> str | None:
     """The value of a parameter that is a plain string literal, else ``None``."""
     while node.get("type") in ("TermExpression", "LiteralTerm") and len(node.get("children", [])) == 1:
@@ -258,7 +283,7 @@ class ExpressionCompiler:
         except FHIRPathCompileError as exc:
             self.problems.add(file, path, f"FHIRPath {exc}")
             return None
-        return Expression(text, f"{file} {path}", raw, evaluate)
+        return Expression(text, f"{file} {path}", raw, evaluate, _data_reads(tree), frozenset(_external_names(tree)))
 
     def _check_calls(self, tree: Mapping[str, Any], file: str, path: str) -> bool:
         ok = True

@@ -179,7 +179,7 @@ class KnowledgeBase:
         scope = build_scope(
             view, base_url=base_url, language=language, libraries=plan.libraries, derived_facts=self._derived_facts
         )
-        return apply_plan(plan, scope, patient_reference(context.get("patientId")))
+        return apply_plan(plan, scope, patient_reference(context.get("patientId")), self.terminology)
 
 
 def _context_for(subject: str, context: Mapping[str, Any] | None) -> dict[str, Any]:
