@@ -146,7 +146,7 @@ def test_sqlite_database_runs_in_wal_mode(tmp_path):
 
 
 def test_ping_reports_a_reachable_database(store):
-    assert store.ping() is True
+    assert store.health_problem() is None
 
 
 # -- issued cards ---------------------------------------------------------------------
@@ -291,6 +291,20 @@ def test_accepting_a_suggestion_the_card_never_offered_stores_nothing(store):
     assert row_counts(store)["feedback"] == 0
 
 
+def test_reports_count_each_card_once_with_its_latest_outcome_and_reason(store):
+    card = issue_card(store, suggestions=("s-1",))
+    first = OverrideReason(system="http://example.org/reasons", code="not-relevant", display="Not relevant")
+    for _ in range(3):
+        store.record_feedback(SERVICE_ID, TEST_ISSUER, [overridden(card, override_reason=first)])
+    store.record_feedback(SERVICE_ID, TEST_ISSUER, [accepted(card, "s-1")])
+    ((counts),) = store.card_outcome_counts()
+    assert (counts.issued, counts.accepted, counts.overridden) == (1, 1, 0)
+    assert store.override_reason_counts() == []
+
+    store.record_feedback(SERVICE_ID, TEST_ISSUER, [overridden(card, override_reason=first)])
+    assert [reason.count for reason in store.override_reason_counts()] == [1]
+
+
 # -- JWT ids --------------------------------------------------------------------------
 
 
@@ -349,7 +363,7 @@ UNREACHABLE = {
 def test_an_unreachable_database_raises_store_unavailable(backend, tmp_path):
     store = Store.from_settings(Settings(database_url=UNREACHABLE[backend], instance_dir=str(tmp_path)))
     try:
-        assert store.ping() is False
+        assert store.health_problem() is not None
         with pytest.raises(StoreUnavailable):
             store.claim_jti(JtiClaim("https://a.example", "j", datetime.now(UTC)))
         with pytest.raises(StoreUnavailable):

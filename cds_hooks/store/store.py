@@ -53,6 +53,11 @@ JTI_PURGE_INTERVAL_SECONDS = 60.0
 _UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.ProgrammingError, sa_exc.TimeoutError)
 
 
+# Only the latest feedback entry of each card counts in the reports: a card's outcome is what was said last,
+# so sending feedback again can neither inflate the counts nor stack override reasons.
+_LATEST_FEEDBACK = feedback.c.id.in_(select(func.max(feedback.c.id)).group_by(feedback.c.issued_card_id))
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -114,14 +119,26 @@ class Store:
         except sa_exc.DBAPIError:  # no table yet, or no database: migrate() then says which
             return None
 
-    def ping(self) -> bool:
-        """True when the database answers a trivial query."""
+    def health_problem(self) -> str | None:
+        """Why this database cannot serve calls now (``None``: it can), without connection details.
+
+        The schema must be at :data:`SCHEMA_REVISION`, which a database that
+        is down, empty or migrated by another version is not. A SQLite file
+        deleted under the running service is noticed too: pooled connections
+        would keep reading and writing the deleted file, which nobody will
+        ever see again.
+        """
+        database = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
+        if database and database != ":memory:" and not Path(database).exists():
+            return "the database file is gone"
         try:
             with self._read() as connection:
-                connection.execute(text("SELECT 1"))
+                revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
         except StoreUnavailable:
-            return False
-        return True
+            return "the database is unreachable or not migrated"
+        if revision != SCHEMA_REVISION:
+            return f"the database schema is at revision {revision}, this version needs {SCHEMA_REVISION}"
+        return None
 
     # -- issued cards and feedback ------------------------------------------------
 
@@ -199,7 +216,10 @@ class Store:
     # -- analytics ----------------------------------------------------------------
 
     def card_outcome_counts(self, since: datetime | None = None, *, by_day: bool = False) -> list[CardOutcomeCount]:
-        """Issued, accepted and overridden cards per service and topic (and UTC issue day), for cards issued since ``since``."""
+        """Issued, accepted and overridden cards per service and topic (and UTC issue day), for cards issued since ``since``.
+
+        A card counts once, with the outcome of its latest feedback entry.
+        """
         window = [] if since is None else [issued_cards.c.issued_at >= since]
         with self._read() as connection:
             keys = [issued_cards.c.service_id, issued_cards.c.topic_code]
@@ -207,9 +227,9 @@ class Store:
                 keys.append(_utc_day(connection, issued_cards.c.issued_at).label("day"))
             issued_query = select(*keys, func.count().label("cards")).where(*window).group_by(*keys)
             outcome_query = (
-                select(*keys, feedback.c.outcome, func.count(func.distinct(issued_cards.c.id)).label("cards"))
+                select(*keys, feedback.c.outcome, func.count().label("cards"))
                 .select_from(issued_cards.join(feedback, feedback.c.issued_card_id == issued_cards.c.id))
-                .where(*window)
+                .where(*window, _LATEST_FEEDBACK)
                 .group_by(*keys, feedback.c.outcome)
             )
             issued = {_group_key(row, by_day): row.cards for row in connection.execute(issued_query)}
@@ -227,7 +247,7 @@ class Store:
         ]
 
     def override_reason_counts(self, since: datetime | None = None) -> list[OverrideReasonCount]:
-        """Overrides per service, topic and coded reason, for cards issued since ``since``."""
+        """Overrides per service, topic and coded reason, for cards issued since ``since`` (latest entry per card)."""
         keys = [
             issued_cards.c.service_id,
             issued_cards.c.topic_code,
@@ -237,7 +257,8 @@ class Store:
         query = (
             select(*keys, func.max(feedback.c.override_reason_display).label("display"), func.count().label("overrides"))
             .select_from(issued_cards.join(feedback, feedback.c.issued_card_id == issued_cards.c.id))
-            .where(feedback.c.outcome == "overridden", *([] if since is None else [issued_cards.c.issued_at >= since]))
+            .where(feedback.c.outcome == "overridden", _LATEST_FEEDBACK,
+                   *([] if since is None else [issued_cards.c.issued_at >= since]))
             .group_by(*keys)
         )
         with self._read() as connection:
