@@ -21,6 +21,7 @@ tenant :data:`NO_AUTH_TENANT`.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -38,6 +39,7 @@ from cds_hooks.jwks import KeySource, RemoteJwks, StaticKeys, VerificationKey, c
 from cds_hooks.runtime import current_runtime
 from cds_hooks.settings import Settings
 from cds_hooks.store import JtiClaim, Store, StoreUnavailable
+from cds_hooks.strict_json import InvalidJson, parse_json
 from cds_hooks.urls import public_url_for_request
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ ALLOWED_ALGORITHMS = frozenset({"ES384", "RS384"})
 # lifetime buys an attacker more time with a stolen token and keeps its jti row longer.
 MAX_TOKEN_LIFETIME_SECONDS = 3600
 REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "jti"]
+TIME_CLAIMS = ("exp", "iat", "nbf")
 # The tenant of every call while auth is switched off (local play): one fixed, documented name.
 NO_AUTH_TENANT = "local-no-auth"
 TENANT_CLAIM = "tenant"
@@ -132,6 +135,7 @@ class Authenticator:
         Raises a 401 (bad token, replay) or a 503 (the replay check cannot reach the database).
         """
         token = self._bearer_token(authorization_header)
+        _refuse_ambiguous_json(token)
         # One unverified parse gives both header and claims. Only when it fails is the header read on its own,
         # so a bad header is still refused for what is wrong with it before a bad payload is called malformed.
         try:
@@ -166,6 +170,10 @@ class Authenticator:
             raise _refuse("algorithm does not match the signing key")
 
         claims = self._decode(token, key, issuer.iss, audience)
+        for name in TIME_CLAIMS:
+            # PyJWT takes int() of them, so "1700000000" would pass as a time: only JSON numbers are.
+            if name in claims and (isinstance(claims[name], bool) or not isinstance(claims[name], int | float)):
+                raise _refuse(f"{name} must be a number")
         jti = claims["jti"]
         if not isinstance(jti, str) or not jti:
             raise _refuse("jti must be a non-empty string")
@@ -310,6 +318,15 @@ def _read_json(path: Path) -> Any:
         raise AuthConfigError(f"cannot read trusted issuers file {path}: {exc.strerror}") from None
     except ValueError as exc:
         raise AuthConfigError(f"{path} is not valid JSON: {exc}") from None
+
+
+def _refuse_ambiguous_json(token: str) -> None:
+    """Refuse a token whose header or claims repeat a name (which value counts?) or are not strict JSON."""
+    for segment in token.split(".")[:2]:
+        try:
+            parse_json(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        except (InvalidJson, ValueError):
+            raise _refuse("malformed token (duplicate names or invalid JSON)") from None
 
 
 def _unverified(read: Callable[[str], dict[str, Any]], token: str) -> dict[str, Any]:

@@ -30,7 +30,7 @@ def listening_address() -> tuple[str, int]:
     """
     for key in _SOCKET_KEYS:
         sock = request.environ.get(key)
-        if sock is not None:
-            host, port = sock.getsockname()[:2]
-            return str(host).lower(), int(port)
+        address = sock.getsockname() if sock is not None else None
+        if isinstance(address, tuple):  # not a Unix socket's path
+            return str(address[0]).lower(), int(address[1])
     return str(request.environ.get("SERVER_NAME", "")).lower(), int(request.environ.get("SERVER_PORT") or 0)

@@ -20,7 +20,9 @@ CASE_BY_ID = {case.id: case for case in CASES}
 
 @pytest.fixture
 def http(make_app, bme_provider):
-    return make_app(providers=[bme_provider], public_url="https://cds.example.org").test_client()
+    app = make_app(providers=[bme_provider], public_url="https://cds.example.org")
+    app.config.update(SERVER_NAME="cds.example.org", PREFERRED_URL_SCHEME="https")  # the URL the test client calls
+    return app.test_client()
 
 
 def test_discovery_announces_the_three_bme_services_with_prefetch(http):
