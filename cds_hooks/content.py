@@ -52,7 +52,10 @@ class HookCall:
     resource or searchset Bundle the client sent or the service fetched, or
     ``None`` when the client said there is no such data (a ``null`` value).
     ``base_url`` is the public base URL of this service (for absolute links);
-    ``language`` is a BCP-47 primary tag such as ``en`` or ``es``.
+    ``language`` is a BCP-47 primary tag such as ``en`` or ``es``. A provider
+    should stop (raising :class:`TimeoutError`) once ``time.monotonic()``
+    passes ``deadline``, and read at most ``max_text_chars`` characters of
+    one text value and ``max_call_text_chars`` of all texts of the call.
     """
 
     service_id: str
@@ -62,6 +65,9 @@ class HookCall:
     prefetch: Mapping[str, Any]
     base_url: str
     language: str = "en"
+    deadline: float | None = None
+    max_text_chars: int = 100_000
+    max_call_text_chars: int = 500_000
 
 
 @runtime_checkable

@@ -16,7 +16,7 @@ from flask import Blueprint, Response, jsonify
 
 from cds_hooks import errors
 from cds_hooks.auth import authenticate
-from cds_hooks.hooks import read_body, require_json
+from cds_hooks.hooks import read_body, refuse_declared_oversize, require_json
 from cds_hooks.runtime import current_runtime
 from cds_hooks.store import FeedbackItem, OverrideReason, StoreUnavailable, UnknownCard, UnknownSuggestion
 from cds_hooks.strict_json import InvalidJson, parse_json
@@ -37,8 +37,9 @@ def post_feedback(service_id: str) -> Response:
     if service_id not in current_runtime().registry:
         raise errors.ApiError(404, f"no CDS service with id {service_id!r}", code="not-found")
     require_json()
-    raw = read_body()
+    refuse_declared_oversize()
     tenant = authenticate()
+    raw = read_body()
     runtime = current_runtime()
     try:
         body = parse_json(raw)

@@ -2,9 +2,10 @@
 
 The checks run in a fixed order, cheapest first, so a caller always learns
 the most basic problem first and a hostile one costs little: unknown service
-(404), not JSON (415), body too large (413), authentication (401) with the
-token's ``jti`` claimed in one statement (so a replayed token is a 401 before
-its body is even parsed), malformed body (400), missing data (412). Then the
+(404), not JSON (415), a declared body size too large (413), authentication
+(401) with the token's ``jti`` claimed in one statement (so a replayed token
+is a 401 before its body is even read), a chunked body too large (413),
+malformed body (400), missing data (412). Then the
 provider evaluates the call and its cards are made spec-exact, quiet cards
 are left out (:mod:`cds_hooks.suppression`), the rest recorded for feedback
 and returned: the suppression read and the record are one database step (one
@@ -15,6 +16,7 @@ the caller's tenant.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import msgspec
@@ -49,11 +51,13 @@ def call_service(service_id: str) -> Response:
     if found is None:
         raise errors.ApiError(404, f"no CDS service with id {service_id!r}", code="not-found")
     require_json()
+    refuse_declared_oversize()
+    tenant = authenticate()
     raw = read_body()
     provider, service = found
-    tenant = authenticate()
+    settings = current_runtime().settings
     hook_request = parse_hook_request(raw, service)
-    data = prefetch.complete(service, hook_request, fhir_client(), current_runtime().settings.fhir_time_budget)
+    data = prefetch.complete(service, hook_request, fhir_client(), settings.fhir_time_budget)
     call = HookCall(
         service_id=service.id,
         hook=service.hook,
@@ -62,12 +66,18 @@ def call_service(service_id: str) -> Response:
         prefetch=data,
         base_url=urls.base_url(),
         language=language.choose(hook_request.context, request.headers.get("Accept-Language")),
+        deadline=time.monotonic() + settings.evaluation_time_budget,
+        max_text_chars=settings.max_text_chars,
+        max_call_text_chars=settings.max_call_text_chars,
     )
     try:
         body = card_output.hook_response(provider.evaluate(call))
     except card_output.InvalidCards as exc:
         log.error("service %s: %s", service.id, exc)
         raise errors.ApiError(500, "the content provider returned invalid cards", code="content-error") from None
+    except TimeoutError:
+        log.warning("service %s: evaluation ran past its time budget of %s s", service.id, settings.evaluation_time_budget)
+        raise errors.unavailable("the cards could not be computed within the time budget; try again") from None
     patient_id = str(hook_request.context.get("patientId", ""))
     body["cards"] = _show_and_record(service.id, tenant, hook_request.hook_instance, patient_id, body["cards"])
     observability.record_cards(service.id, body["cards"])
@@ -86,6 +96,13 @@ def require_json() -> None:
     charset = request.mimetype_params.get("charset")
     if charset is not None and charset.lower() not in _JSON_CHARSETS:
         raise errors.ApiError(415, "JSON must be sent as UTF-8", code="unsupported-media-type")
+
+
+def refuse_declared_oversize() -> None:
+    """413 for a declared Content-Length over ``max_body_bytes``, before the token is checked or the body read."""
+    limit = current_runtime().settings.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise errors.ApiError(413, f"request body larger than {limit} bytes", code="content-too-large")
 
 
 def read_body() -> bytes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhir_content import KnowledgeBase
+from fhir_content import KnowledgeBase, TextLimits
 
 from cds_hooks.content import DemoDataSource, HandoutSource, HookCall, ServiceDefinition
 
@@ -52,4 +52,6 @@ class KnowledgeProvider:
             prefetch=call.prefetch,
             base_url=call.base_url,
             language=call.language,
+            text_limits=TextLimits(per_value=call.max_text_chars, per_call=call.max_call_text_chars),
+            deadline=call.deadline,
         )

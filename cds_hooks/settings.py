@@ -59,6 +59,11 @@ class Settings:
     fhir_max_response_bytes: int = 10 * 1024 * 1024
     fhir_max_pages: int = 10
 
+    # Evaluation: the time one hook call's rules may take, and the text they may read (per value, per call)
+    evaluation_time_budget: float = 0.4
+    max_text_chars: int = 100_000
+    max_call_text_chars: int = 500_000
+
     # Alert fatigue: quiet period for overridden info cards
     suppression_enabled: bool = True
     suppression_days: int = 30

@@ -65,6 +65,7 @@ def apply_plan(plan: CompiledPlan, scope: Scope, subject: str | None, terminolog
     contained: list[dict[str, Any]] = []
     actions = []
     for number, rule in enumerate(plan.rules):
+        scope.view.check_deadline()
         incomplete = _incomplete_because(rule, scope, terminology)
         if incomplete is None:
             actions.append(_action(rule, number, scope, subject, contained))
@@ -118,7 +119,7 @@ def _reason(entry: LeftOut, kind: str, vs_url: str | None, terminology: Terminol
     what = "a draft order" if kind == DRAFT_ORDERS else f"{'an' if entry.resource_type[:1] in ('A', 'E', 'I', 'O', 'U') else 'a'} {entry.resource_type}"
     if vs_url is not None and entry.value_set_keys:
         what += f" ({terminology.title(vs_url)})"
-    return f"{what} could not be read ({entry.path})"
+    return f"{what} {entry.why} ({entry.path})"
 
 
 def _incomplete_action(rule: CardRule, reasons: list[str]) -> dict[str, Any]:

@@ -20,7 +20,9 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-from fhir_content.readable import unreadable_elements
+import time
+
+from fhir_content.readable import ResourceReader, TextLimits
 from fhir_content.terminology import Terminology
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,11 @@ class LeftOut(NamedTuple):
     resource_type: str
     path: str
     value_set_keys: frozenset[str] | None
+    why: str
+
+
+class EvaluationTimeout(TimeoutError):
+    """The request's evaluation ran past its deadline (the service answers 503)."""
 
 
 class DataView:
@@ -101,8 +108,18 @@ class DataView:
     :meth:`resources`: an order being written is not yet part of the record.
     """
 
-    def __init__(self, terminology: Terminology, context: Mapping[str, Any], prefetch: Mapping[str, Any]):
+    def __init__(
+        self,
+        terminology: Terminology,
+        context: Mapping[str, Any],
+        prefetch: Mapping[str, Any],
+        *,
+        text_limits: TextLimits | None = None,
+        deadline: float | None = None,
+    ):
         self._terminology = terminology
+        self._reader = ResourceReader(text_limits or TextLimits())
+        self._deadline = deadline
         self.context = context
         self._by_type: dict[str, list[dict[str, Any]]] = {}
         self._seen: set[tuple[str, str]] = set()
@@ -157,19 +174,24 @@ class DataView:
         """``resources`` without their unreadable elements, each left out recorded under ``kind``."""
         readable, left_out = [], self._left_out.setdefault(kind, [])
         for resource in resources:
-            bad = unreadable_elements(resource)
+            bad = self._reader.unreadable_elements(resource)
             if not bad:
                 readable.append(resource)
                 continue
-            names = {name for name, _ in bad}
+            names = {name for name, _, _ in bad}
             element = CODED_ELEMENTS.get(resource.get("resourceType"))  # type: ignore[arg-type]
             keys = None if element is None or element in names else self._concept_keys(resource.get(element))
-            left_out.extend(LeftOut(str(resource.get("resourceType")), path, keys) for _, path in bad)
+            left_out.extend(LeftOut(str(resource.get("resourceType")), path, keys, why) for _, path, why in bad)
             readable.append({name: value for name, value in resource.items() if name not in names})
         if left_out:
             log.warning("left out %d unreadable element(s) of %s: %s", len(left_out), kind,
                         ", ".join(sorted({f"{entry.resource_type}.{entry.path}" for entry in left_out})[:5]))
         return readable
+
+    def check_deadline(self) -> None:
+        """Raise :class:`EvaluationTimeout` once the request's deadline (``time.monotonic()``) has passed."""
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            raise EvaluationTimeout("evaluation ran past its time budget")
 
     def left_out_types(self) -> list[str]:
         """Every resource type of the request (each then checked), and :data:`DRAFT_ORDERS`."""

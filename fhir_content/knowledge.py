@@ -25,6 +25,7 @@ from fhir_content.libraries import CompiledLibrary, compile_library
 from fhir_content.loader import ArtifactIndex, read_artifacts
 from fhir_content.plans import CompiledPlan, PlanCompiler
 from fhir_content.prefetch import prefetch_templates
+from fhir_content.readable import TextLimits
 from fhir_content.problems import ContentLoadError, Problems
 from fhir_content.terminology import Terminology, check_icd10cm_codings
 
@@ -129,9 +130,16 @@ class KnowledgeBase:
         prefetch: Mapping[str, Any],
         base_url: str,
         language: str = "en",
+        text_limits: TextLimits | None = None,
+        deadline: float | None = None,
     ) -> list[dict[str, Any]]:
-        """The CDS Hooks cards of one hook call (``uuid`` on every card and suggestion)."""
-        group = self._request_group(plan_id, context, prefetch, base_url, language)
+        """The CDS Hooks cards of one hook call (``uuid`` on every card and suggestion).
+
+        ``text_limits`` bound the text the rules read; past ``deadline`` (a
+        ``time.monotonic()`` value) evaluation stops with :class:`EvaluationTimeout`.
+        """
+        view = DataView(self.terminology, context, prefetch, text_limits=text_limits, deadline=deadline)
+        group = self._request_group(plan_id, view, base_url, language)
         return cards_from_request_group(group, base_url=base_url, language=language)
 
     def apply_plan(
@@ -146,7 +154,7 @@ class KnowledgeBase:
     ) -> dict[str, Any]:
         """PlanDefinition ``$apply`` for a patient (``Patient/<id>`` or the bare id) and their data."""
         full_context = _context_for(subject, context)
-        return self._request_group(plan_id, full_context, _as_prefetch(data), base_url, language)
+        return self._request_group(plan_id, DataView(self.terminology, full_context, _as_prefetch(data)), base_url, language)
 
     def apply_activity(
         self,
@@ -169,17 +177,14 @@ class KnowledgeBase:
         )
         return activity.apply(scope, patient_reference(full_context["patientId"]))
 
-    def _request_group(
-        self, plan_id: str, context: Mapping[str, Any], prefetch: Mapping[str, Any], base_url: str, language: str
-    ) -> dict[str, Any]:
+    def _request_group(self, plan_id: str, view: DataView, base_url: str, language: str) -> dict[str, Any]:
         plan = self._content.plans.get(plan_id)
         if plan is None:
             raise UnknownArtifact("PlanDefinition", plan_id)
-        view = DataView(self.terminology, context, prefetch)
         scope = build_scope(
             view, base_url=base_url, language=language, libraries=plan.libraries, derived_facts=self._derived_facts
         )
-        return apply_plan(plan, scope, patient_reference(context.get("patientId")), self.terminology)
+        return apply_plan(plan, scope, patient_reference(view.context.get("patientId")), self.terminology)
 
 
 def _context_for(subject: str, context: Mapping[str, Any] | None) -> dict[str, Any]:

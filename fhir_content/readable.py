@@ -10,12 +10,18 @@ dateTime, instant or time that does not parse, is left out of the copy the
 rules see, and the path is recorded (never the value). Unknown elements and
 primitive extensions (``_name``) are left alone: unknown is not wrong.
 Extensions, narratives and contained resources are not looked into.
+
+Text is bounded too, so one huge report cannot hold a worker: a text value
+over :attr:`TextLimits.per_value` characters, or any text of more than
+:data:`SHORT_TEXT` characters once the request's texts have used up
+:attr:`TextLimits.per_call`, is left out as *too long to read whole*.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from fhirpathpy.models import models
@@ -67,44 +73,75 @@ _PRIMITIVES: dict[str, Callable[[Any], bool]] = {
 }
 
 
-def unreadable_elements(resource: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """``(top-level element, path of the bad value)`` for each value that is not what R4 says it is."""
-    kind = resource.get("resourceType")
-    found: list[tuple[str, str]] = []
-    for name, value in resource.items():
-        if name.startswith("_") or name == "resourceType":
-            continue
-        path = f"{kind}.{name}"
-        bad = _first_bad(value, path, name)
-        if bad is not None:
-            found.append((name, bad))
-    return found
+UNREADABLE = "could not be read"
+TOO_LONG = "was too long to read whole"
+#: Texts up to this length are always read, even after the request's text budget is used up.
+SHORT_TEXT = 1000
 
 
-def _first_bad(value: Any, path: str, shown: str) -> str | None:
-    """The shown path of the first unreadable value under ``path`` (``None``: all readable or unknown)."""
-    element_type = _TYPES.get(path)
-    if element_type is None and path not in _BACKBONES:
-        return None  # unknown element (or a choice base name): not ours to judge
-    if element_type in _NOT_LOOKED_INTO:
-        return None
-    for item in value if type(value) is list else (value,):
-        bad = _bad_item(item, element_type, path, shown)
-        if bad is not None:
-            return bad
-    return None
+@dataclass(frozen=True)
+class TextLimits:
+    """How much text one request's rules may read: per text value, and for all texts of the call together."""
+
+    per_value: int = 100_000
+    per_call: int = 500_000
 
 
-def _bad_item(item: Any, element_type: str | None, path: str, shown: str) -> str | None:
-    check = _PRIMITIVES.get(element_type) if element_type is not None else None
-    if check is not None:
-        return None if check(item) else shown
-    if type(item) is not dict:
-        return shown
-    base = path if element_type is None else element_type
-    for name, value in item.items():
-        if not name.startswith("_"):
-            bad = _first_bad(value, f"{base}.{name}", f"{shown}.{name}")
+class ResourceReader:
+    """Checks the resources of one request, keeping count of the text read so far."""
+
+    def __init__(self, limits: TextLimits):
+        self._limits = limits
+        self._text_left = limits.per_call
+
+    def unreadable_elements(self, resource: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+        """``(top-level element, path of the bad value, why)`` for each value the rules cannot be shown."""
+        kind = resource.get("resourceType")
+        found: list[tuple[str, str, str]] = []
+        for name, value in resource.items():
+            if name.startswith("_") or name == "resourceType":
+                continue
+            bad = self._first_bad(value, f"{kind}.{name}", name)
+            if bad is not None:
+                found.append((name, *bad))
+        return found
+
+    def _first_bad(self, value: Any, path: str, shown: str) -> tuple[str, str] | None:
+        """The shown path of the first value under ``path`` that cannot be shown, and why (``None``: all fine)."""
+        element_type = _TYPES.get(path)
+        if element_type is None and path not in _BACKBONES:
+            return None  # unknown element (or a choice base name): not ours to judge
+        if element_type in _NOT_LOOKED_INTO:
+            return None
+        for item in value if type(value) is list else (value,):
+            bad = self._bad_item(item, element_type, path, shown)
             if bad is not None:
                 return bad
-    return None
+        return None
+
+    def _bad_item(self, item: Any, element_type: str | None, path: str, shown: str) -> tuple[str, str] | None:
+        check = _PRIMITIVES.get(element_type) if element_type is not None else None
+        if check is not None:
+            if not check(item):
+                return shown, UNREADABLE
+            return self._text(item, shown) if type(item) is str else None
+        if type(item) is not dict:
+            return shown, UNREADABLE
+        base = path if element_type is None else element_type
+        for name, value in item.items():
+            if not name.startswith("_"):
+                bad = self._first_bad(value, f"{base}.{name}", f"{shown}.{name}")
+                if bad is not None:
+                    return bad
+        return None
+
+    def _text(self, text: str, shown: str) -> tuple[str, str] | None:
+        """A text is read if it fits the per-value limit and, unless short, what is left of the call's."""
+        if len(text) > self._limits.per_value:
+            return shown, TOO_LONG
+        if len(text) > SHORT_TEXT:
+            if len(text) > self._text_left:
+                return shown, TOO_LONG
+            self._text_left -= len(text)
+        return None
+

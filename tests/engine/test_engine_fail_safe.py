@@ -8,11 +8,13 @@ the action's title. Patient data is read tolerantly, one element at a time.
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 
 from engine_builders import EXT, LOINC, action, concepts, observation, plan, searchset, value_set, vs_url
-from fhir_content.readable import unreadable_elements
+from fhir_content import EvaluationTimeout, TextLimits
+from fhir_content.readable import ResourceReader
 
 LOW_EGFR = "resourcesIn('Observation', '%s').where(value.value < 30).exists()" % vs_url("egfr")
 EGFR = "33914-3"
@@ -84,4 +86,36 @@ def test_a_failing_warning_condition_is_reported_and_a_failing_info_condition_sk
     ],
 )
 def test_unreadable_elements_are_found_by_their_r4_type(resource, expected):
-    assert unreadable_elements(resource) == expected
+    found = ResourceReader(TextLimits()).unreadable_elements(resource)
+    assert [(name, path) for name, path, _ in found] == expected
+
+
+def test_a_text_over_the_per_value_limit_is_left_out_and_the_warning_says_so(load):
+    reads_text = "resources('Observation').where(valueString.contains('critical')).exists()"
+    kb = load(plan("plan", action("Critical note", condition=reads_text, priority="urgent")))
+    note = {**observation("n", "8867-4"), "valueString": "critical " + "x" * 200}
+
+    def evaluate(limits):
+        return kb.evaluate("plan", context={"patientId": "p1"}, prefetch={"all": searchset(note)},
+                           base_url="https://cds.example.org", text_limits=limits)
+
+    assert [c["summary"] for c in evaluate(TextLimits(per_value=1000, per_call=5000))] == ["Critical note"]
+    (card,) = evaluate(TextLimits(per_value=100, per_call=5000))
+    assert card["summary"] == "Check incomplete: Critical note"
+    assert "an Observation was too long to read whole (valueString)" in card["detail"]
+
+
+def test_texts_past_the_per_call_limit_are_left_out(load):
+    reads_text = "resources('Observation').where(valueString.contains('critical')).exists()"
+    kb = load(plan("plan", action("Critical note", condition=reads_text, priority="urgent")))
+    notes = [{**observation(f"n{i}", "8867-4"), "valueString": "y" * 3000} for i in range(3)]
+    notes.append({**observation("last", "8867-4"), "valueString": "critical " + "x" * 3000})
+    (card,) = kb.evaluate("plan", context={"patientId": "p1"}, prefetch={"all": searchset(*notes)},
+                          base_url="https://cds.example.org", text_limits=TextLimits(per_value=5000, per_call=10_000))
+    assert card["summary"] == "Check incomplete: Critical note"
+
+
+def test_evaluation_past_its_deadline_stops(egfr_kb):
+    with pytest.raises(EvaluationTimeout):
+        egfr_kb.evaluate("plan", context={"patientId": "p1"}, prefetch={}, base_url="https://x.org",
+                         deadline=time.monotonic() - 1)
