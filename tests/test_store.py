@@ -7,7 +7,9 @@ import hmac
 import os
 import stat
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,7 +18,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, select, text
+from sqlalchemy import Connection, inspect, select, text
 
 from cds_hooks.settings import Settings
 from cds_hooks.store import FeedbackItem, JtiClaim, OverrideReason, Store, StoreUnavailable, UnknownCard, UnknownSuggestion
@@ -80,19 +82,29 @@ def test_migrations_match_the_models(store):
     assert differences == []
 
 
+# The issued_cards columns every revision before 0005 has.
+OLD_CARD_COLUMNS = "(id, service_id, card_uuid, hook_instance, patient_hash, indicator, suggestion_uuids, issued_at)"
+
+
+@contextmanager
+def _migrated_to(store: Store, revision: str) -> Iterator[Connection]:
+    """A transaction on ``store``'s empty database, migrated only up to ``revision``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+        yield connection
+
+
 def test_migration_0003_copies_the_latest_override_of_each_card(fresh_database_url, tmp_path):
     """Cards overridden before the upgrade stay quiet after it: their latest override moves onto the card."""
     store = Store.from_settings(Settings(database_url=fresh_database_url, instance_dir=str(tmp_path)))
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
     try:
-        with store.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0002")
-            columns = "(id, service_id, card_uuid, hook_instance, patient_hash, indicator, suggestion_uuids, issued_at)"
+        with _migrated_to(store, "0002") as connection:
             for card_id in (1, 2, 3):
                 connection.execute(
-                    text(f"INSERT INTO issued_cards {columns} VALUES (:id, 's', :uuid, 'h', 'p', 'info', '[]', :at)"),
+                    text(f"INSERT INTO issued_cards {OLD_CARD_COLUMNS} VALUES (:id, 's', :uuid, 'h', 'p', 'info', '[]', :at)"),
                     {"id": card_id, "uuid": f"c{card_id}", "at": NOW},
                 )
             feedback_rows = [(1, "overridden", 0), (1, "overridden", 2), (1, "accepted", 3), (2, "accepted", 1)]
@@ -115,15 +127,12 @@ def test_migration_0003_copies_the_latest_override_of_each_card(fresh_database_u
 def test_migration_0005_gives_existing_cards_a_tenant_no_caller_is(fresh_database_url, tmp_path):
     """Cards recorded before tenants keep their rows and counts, but no tenant can send feedback on them."""
     store = Store.from_settings(Settings(database_url=fresh_database_url, instance_dir=str(tmp_path)))
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
     try:
-        with store.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0004")
-            columns = "(id, service_id, card_uuid, hook_instance, patient_hash, indicator, suggestion_uuids, issued_at)"
-            connection.execute(text(f"INSERT INTO issued_cards {columns} VALUES (1, :s, 'old-card', 'h', 'p', 'info', '[]', :at)"),
-                               {"s": SERVICE_ID, "at": NOW})
+        with _migrated_to(store, "0004") as connection:
+            connection.execute(
+                text(f"INSERT INTO issued_cards {OLD_CARD_COLUMNS} VALUES (1, :s, 'old-card', 'h', 'p', 'info', '[]', :at)"),
+                {"s": SERVICE_ID, "at": NOW},
+            )
         store.migrate()
         assert store.schema_revision() == SCHEMA_REVISION
         with store.engine.connect() as connection:
