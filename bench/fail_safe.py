@@ -10,6 +10,10 @@ on, SQLite), written to bench/results/fail_safe.json:
   limits (``BME_CDS_MAX_TEXT_CHARS``, ``BME_CDS_MAX_CALL_TEXT_CHARS``) as
   shipped and lifted; with them, the report is left out as too long and the
   warning checks say so.
+- **demo worker memory**: ``bme-cds serve`` in demo mode (one gunicorn
+  worker) after the largest accepted inputs (the 4 MB report, 6,000
+  Observations with 500 Conditions, a 4 MB name), each sent three times;
+  the resident memory of the worker against the 150 MB budget.
 
 A measurement, never a test: nothing here passes or fails.
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 import uuid
@@ -25,7 +30,9 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from bench import report
+import requests
+
+from bench import http_load, report
 from bench.tokens import BenchIssuer
 from cds_hooks.app import create_app
 from cds_hooks.runtime import EXTENSION_KEY
@@ -86,7 +93,47 @@ def run(iterations: int) -> dict[str, Any]:
                 replays = [_timed(client, raw, tokens[0]) for raw in raws[1:]]
                 results["replayed token, same 4 MB body"] = _summary(replays)
             app.extensions[EXTENSION_KEY].store.close()
+        results["demo worker memory"] = demo_worker_memory(directory, issuer)
     return results
+
+
+def demo_worker_memory(directory: Path, issuer: BenchIssuer) -> dict[str, Any]:
+    """The demo worker's resident memory before and after the largest accepted inputs, and the statuses they got."""
+    bodies = [huge_report_call(), _many_resources_call(), _long_name_call()]
+    os.environ["BME_CDS_DEMO"] = "1"  # gunicorn_server passes the environment on
+    try:
+        with http_load.gunicorn_server(directory, f"sqlite:///{directory / 'demo.sqlite3'}", issuer, workers=1) as server:
+            before = max(server.worker_rss_mb())
+            statuses = set()
+            for body in bodies * 3:
+                (token,) = issuer.mint(server.base_url + PATH, 1)
+                response = requests.post(server.base_url + PATH, data=body, timeout=60,
+                                         headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+                statuses.add(response.status_code)
+            after = max(server.worker_rss_mb())
+    finally:
+        del os.environ["BME_CDS_DEMO"]
+    return {"rss_mb_before": round(before, 1), "rss_mb_after": round(after, 1), "budget_mb": report.RSS_MB,
+            "statuses": sorted(statuses)}
+
+
+def _many_resources_call() -> bytes:
+    body = json.loads(huge_report_call())
+    subject = {"reference": "Patient/bench-patient"}
+    body["prefetch"]["diagnosticReports"] = None
+    body["prefetch"]["observations"] = {"resourceType": "Bundle", "type": "searchset", "entry": [
+        {"resource": {"resourceType": "Observation", "id": f"o{i}", "status": "final", "subject": subject,
+                      "code": {"coding": [{"system": "http://loinc.org", "code": "2160-0"}]},
+                      "valueQuantity": {"value": 1.0 + i, "unit": "mg/dL"}}} for i in range(6000)]}
+    body["prefetch"]["conditions"]["entry"] *= 500
+    return json.dumps(body).encode()
+
+
+def _long_name_call() -> bytes:
+    body = json.loads(huge_report_call())
+    body["prefetch"]["diagnosticReports"] = None
+    body["prefetch"]["patient"] = {"resourceType": "Patient", "id": "bench-patient", "name": [{"text": "\U0001f9b4" * 1_000_000}]}
+    return json.dumps(body, ensure_ascii=False).encode()
 
 
 def _summary(timings: list[tuple[float, int]]) -> dict[str, Any]:
@@ -104,6 +151,9 @@ def main(argv: list[str] | None = None) -> None:
     for label, value in results.items():
         if isinstance(value, dict) and "median_ms" in value:
             print(f"{label:45} median {value['median_ms']:9.2f} ms  max {value['max_ms']:9.2f} ms  {value['statuses']}")
+    memory = results["demo worker memory"]
+    print(f"demo worker memory: {memory['rss_mb_before']} MB before, {memory['rss_mb_after']} MB after "
+          f"(budget {memory['budget_mb']:g} MB), statuses {memory['statuses']}")
     report.write_json(results, args.output)
     print(f"results written to {args.output}")
 
