@@ -8,10 +8,13 @@ resource's coded element is looked up in the terminology's reverse index, so
 of the whole bundle.
 
 Resources are read tolerantly (:mod:`fhir_content.readable`): the first time
-a resource type is asked for, each of its resources is checked, elements that
-cannot be read are left out of what the rules see, and each is recorded as
-:class:`LeftOut` so the engine can tell which checks ran without data they
-may have needed. Draft orders are checked up front.
+code is handed a resource, values of the wrong type or too long (two levels
+down at most) are left out of the copy it sees; the first time an expression
+is handed one (and up front for the patient and the draft orders), also the
+deeper values of the wrong type in the elements expressions navigate.
+Each is recorded as :class:`LeftOut`, so the engine can tell which checks
+ran without data they may have needed; data nobody was handed is never
+checked (nor could it have changed a conclusion).
 """
 
 from __future__ import annotations
@@ -113,25 +116,29 @@ class DataView:
         terminology: Terminology,
         context: Mapping[str, Any],
         prefetch: Mapping[str, Any],
+        reader: ResourceReader | None = None,
         *,
-        text_limits: TextLimits | None = None,
         deadline: float | None = None,
     ):
         self._terminology = terminology
-        self._reader = ResourceReader(text_limits or TextLimits())
+        self._reader = reader or ResourceReader(frozenset(), TextLimits())
         self._deadline = deadline
         self.context = context
         self._by_type: dict[str, list[dict[str, Any]]] = {}
         self._seen: set[tuple[str, str]] = set()
         for value in prefetch.values():
             self._add(value)
-        self._readable: dict[str, list[dict[str, Any]]] = {}
         self._left_out: dict[str, list[LeftOut]] = {}
+        # id(resource) -> (resource, the copy code sees), per check: shallow (derived facts), typed (expressions).
+        self._shallow: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+        self._typed: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._by_value_set: dict[str, dict[str, list[dict[str, Any]]]] = {}
         # id(resource) -> (resource, its value-set keys), for where_code_in.
         self._keys_by_resource: dict[int, tuple[dict[str, Any], frozenset[str]]] = {}
-        self.patient = self._pick_patient()
-        self.draft_orders = self._read(DRAFT_ORDERS, bundle_resources(context.get("draftOrders")))
+        patient = self._pick_patient()
+        self.patient = None if patient is None else self._checked("Patient", patient, typed=True)
+        orders = bundle_resources(context.get("draftOrders"))
+        self.draft_orders = [self._checked(DRAFT_ORDERS, order, typed=True) for order in orders]
         selections = context.get("selections")
         selected = {s for s in selections if isinstance(s, str)} if isinstance(selections, list) else set()
         self.selections = [r for r in self.draft_orders if f"{r.get('resourceType')}/{r.get('id')}" in selected]
@@ -163,30 +170,31 @@ class DataView:
             else:
                 same_type.append(value)
 
-    def _of_type(self, kind: str) -> list[dict[str, Any]]:
-        """The resources of a type as the rules see them (checked on the first call for the type)."""
-        readable = self._readable.get(kind)
-        if readable is None:
-            readable = self._readable[kind] = self._read(kind, self._by_type.get(kind, ()))
-        return readable
+    def _checked(self, kind: str, resource: dict[str, Any], typed: bool) -> dict[str, Any]:
+        """``resource`` as code sees it, checked once per request: shallowly for derived facts, with types for expressions."""
+        memo = self._typed if typed else self._shallow
+        known = memo.get(id(resource))
+        if known is None:
+            bad = self._reader.shallow_problems(resource)
+            if typed:
+                found = {name for name, _, _ in bad}
+                bad += [problem for problem in self._reader.unreadable_elements(resource) if problem[0] not in found]
+            known = memo[id(resource)] = (resource, self._without(kind, resource, bad))
+        return known[1]
 
-    def _read(self, kind: str, resources: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-        """``resources`` without their unreadable elements, each left out recorded under ``kind``."""
-        readable, left_out = [], self._left_out.setdefault(kind, [])
-        for resource in resources:
-            bad = self._reader.unreadable_elements(resource)
-            if not bad:
-                readable.append(resource)
-                continue
-            names = {name for name, _, _ in bad}
-            element = CODED_ELEMENTS.get(resource.get("resourceType"))  # type: ignore[arg-type]
-            keys = None if element is None or element in names else self._concept_keys(resource.get(element))
-            left_out.extend(LeftOut(str(resource.get("resourceType")), path, keys, why) for _, path, why in bad)
-            readable.append({name: value for name, value in resource.items() if name not in names})
-        if left_out:
-            log.warning("left out %d unreadable element(s) of %s: %s", len(left_out), kind,
-                        ", ".join(sorted({f"{entry.resource_type}.{entry.path}" for entry in left_out})[:5]))
-        return readable
+    def _without(self, kind: str, resource: dict[str, Any], bad: list[tuple[str, str, str]]) -> dict[str, Any]:
+        """``resource`` without the elements in ``bad``, each recorded as left out under ``kind``."""
+        if not bad:
+            return resource
+        names = {name for name, _, _ in bad}
+        resource_type = resource.get("resourceType")
+        element = CODED_ELEMENTS.get(resource_type) if type(resource_type) is str else None
+        keys = None if element is None or element in names else self._concept_keys(resource.get(element))
+        resource_type = resource_type if type(resource_type) is str else "resource"  # never log what a client sent
+        entries = [LeftOut(resource_type, path, keys, why) for _, path, why in bad]
+        self._left_out.setdefault(kind, []).extend(entries)
+        log.warning("left out of a %s: %s", resource_type, ", ".join(f"{entry.path} ({entry.why})" for entry in entries))
+        return {name: value for name, value in resource.items() if name not in names}
 
     def check_deadline(self) -> None:
         """Raise :class:`EvaluationTimeout` once the request's deadline (``time.monotonic()``) has passed."""
@@ -194,13 +202,15 @@ class DataView:
             raise EvaluationTimeout("evaluation ran past its time budget")
 
     def left_out_types(self) -> list[str]:
-        """Every resource type of the request (each then checked), and :data:`DRAFT_ORDERS`."""
-        return [*self._by_type, DRAFT_ORDERS]
+        """The resource types (and :data:`DRAFT_ORDERS`) of which something was left out."""
+        return [kind for kind, entries in self._left_out.items() if entries]
 
     def left_out(self, kind: str) -> list[LeftOut]:
-        """What was left out of the resources of a type (or of :data:`DRAFT_ORDERS`) as unreadable."""
-        if kind != DRAFT_ORDERS:
-            self._of_type(kind)
+        """What was left out of the resources of a type (or of :data:`DRAFT_ORDERS`) as unreadable.
+
+        Only types the rules have read are checked: data never read cannot
+        have changed what the rules concluded.
+        """
         return self._left_out.get(kind, [])
 
     def _value_set_index(self, kind: str) -> dict[str, list[dict[str, Any]]]:
@@ -210,7 +220,7 @@ class DataView:
             return index
         index = {}
         element, keys_for = CODED_ELEMENTS[kind], self._terminology.keys_for
-        for resource in self._of_type(kind):
+        for resource in self._by_type.get(kind, ()):
             value = resource.get(element)
             inner = value.get("coding") if type(value) is dict else None
             if type(inner) is list and len(inner) == 1 and type(coding := inner[0]) is dict:
@@ -250,23 +260,23 @@ class DataView:
         return keys
 
     def _pick_patient(self) -> dict[str, Any] | None:
-        patients = self._of_type("Patient")
+        patients = self._by_type.get("Patient", [])
         wanted = self.context.get("patientId")
         return next((p for p in patients if p.get("id") == wanted), patients[0] if patients else None)
 
-    def resources(self, type_name: str) -> list[dict[str, Any]]:
-        """Every prefetched resource of a type."""
-        return list(self._of_type(type_name))
+    def resources(self, type_name: str, *, typed: bool = False) -> list[dict[str, Any]]:
+        """Every prefetched resource of a type, what cannot be read left out (``typed``: as expressions see them)."""
+        return [self._checked(type_name, r, typed) for r in self._by_type.get(type_name, ())]
 
-    def resources_in(self, type_name: str, vs_url: str) -> list[dict[str, Any]]:
-        """Resources of a type whose coded element has a coding in the value set.
+    def resources_in(self, type_name: str, vs_url: str, *, typed: bool = False) -> list[dict[str, Any]]:
+        """Resources of a type whose coded element has a coding in the value set (``typed`` as for :meth:`resources`).
 
         Raises :class:`~fhir_content.terminology.UnknownValueSet` (a KeyError) for an unknown URL.
         """
         key = self._terminology.resolve(vs_url)
         if type_name not in CODED_ELEMENTS:
             return []
-        return list(self._value_set_index(type_name).get(key, ()))
+        return [self._checked(type_name, r, typed) for r in self._value_set_index(type_name).get(key, ())]
 
     def where_code_in(self, resources: list[Any], vs_url: str) -> list[dict[str, Any]]:
         """The resources whose coded element (as for :meth:`resources_in`) has a coding in the value set.

@@ -39,7 +39,7 @@ from fhirpathpy.parser.ASTPathListener import ASTPathListener
 from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
 from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
 
-from fhir_content.datacontext import CODED_ELEMENTS
+from fhir_content.datacontext import CODED_ELEMENTS, EvaluationTimeout
 from fhir_content.fhirpath_compiler import FHIRPathCompileError, FHIRPathCompiler
 from fhir_content.problems import Problems, json_path
 from fhir_content.terminology import Terminology, UnknownValueSet
@@ -58,11 +58,11 @@ def _view() -> DataView:
 
 
 def _resources(_inputs: list, type_name: str) -> list[dict]:
-    return _view().resources(type_name)
+    return _view().resources(type_name, typed=True)
 
 
 def _resources_in(_inputs: list, type_name: str, vs_url: str) -> list[dict]:
-    return _view().resources_in(type_name, vs_url)
+    return _view().resources_in(type_name, vs_url, typed=True)
 
 
 def _in_value_set(inputs: list, vs_url: str) -> bool:
@@ -130,15 +130,19 @@ class Expression:
     raw: bool
     _fn: Callable[..., list] = field(repr=False)
     #: What the expression reads, found in its text: ``(resource type, value set or None)`` of each
-    #: ``resources``/``resourcesIn`` call (type ``*`` when not a literal), and the ``%`` names it uses.
+    #: ``resources``/``resourcesIn`` call (type ``*`` when not a literal), the ``%`` names it uses,
+    #: and the element names it navigates (``value``, ``coding``).
     reads: frozenset[tuple[str, str | None]] = frozenset()
     names: frozenset[str] = frozenset()
+    members: frozenset[str] = frozenset()
 
     def evaluate(self, scope: Scope) -> list[Any]:
         """The result: plain JSON-like values (a copy), or fhirpathpy nodes when ``raw``."""
         token = _current_view.set(scope.view)
         try:
             return self._fn(scope.root, scope.variables)
+        except EvaluationTimeout:  # the request's time is up: not this expression's failure
+            raise
         except Exception as exc:  # any fhirpathpy failure becomes one well-described error
             raise ExpressionError(self.where, exc) from exc
         finally:
@@ -211,6 +215,16 @@ def _function_calls(node: Mapping[str, Any]) -> Iterator[tuple[str, list[Mapping
         yield from _function_calls(child)
 
 
+def _members(node: Mapping[str, Any]) -> Iterator[str]:
+    """Every element name navigated in a parse tree (``value`` in ``value.ofType(Quantity)``)."""
+    if node.get("type") == "MemberInvocation":
+        children = node.get("children", [])
+        if children:
+            yield children[0].get("text", "").strip("`")
+    for child in node.get("children", []):
+        yield from _members(child)
+
+
 def _external_names(node: Mapping[str, Any]) -> Iterator[str]:
     """Every ``%name`` in a parse tree."""
     if node.get("type") == "ExternalConstant":
@@ -255,6 +269,8 @@ class ExpressionCompiler:
     def __init__(self, terminology: Terminology, problems: Problems):
         self.terminology = terminology
         self.problems = problems
+        #: Every element name the compiled expressions navigate: the only ones the rules can trip over.
+        self.members: frozenset[str] = frozenset()
 
     def compile_element(self, element: Any, file: str, path: str, *, raw: bool = False) -> Expression | None:
         """Compile a FHIR ``Expression`` element (``language`` text/fhirpath, ``expression``)."""
@@ -283,7 +299,9 @@ class ExpressionCompiler:
         except FHIRPathCompileError as exc:
             self.problems.add(file, path, f"FHIRPath {exc}")
             return None
-        return Expression(text, f"{file} {path}", raw, evaluate, _data_reads(tree), frozenset(_external_names(tree)))
+        members = frozenset(_members(tree))
+        self.members |= members
+        return Expression(text, f"{file} {path}", raw, evaluate, _data_reads(tree), frozenset(_external_names(tree)), members)
 
     def _check_calls(self, tree: Mapping[str, Any], file: str, path: str) -> bool:
         ok = True
