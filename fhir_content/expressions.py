@@ -215,24 +215,15 @@ def _function_calls(node: Mapping[str, Any]) -> Iterator[tuple[str, list[Mapping
         yield from _function_calls(child)
 
 
-def _members(node: Mapping[str, Any]) -> Iterator[str]:
-    """Every element name navigated in a parse tree (``value`` in ``value.ofType(Quantity)``)."""
-    if node.get("type") == "MemberInvocation":
-        children = node.get("children", [])
-        if children:
-            yield children[0].get("text", "").strip("`")
-    for child in node.get("children", []):
-        yield from _members(child)
-
-
-def _external_names(node: Mapping[str, Any]) -> Iterator[str]:
-    """Every ``%name`` in a parse tree."""
-    if node.get("type") == "ExternalConstant":
+def _named(node: Mapping[str, Any], node_type: str) -> Iterator[str]:
+    """The name of every ``node_type`` node in a parse tree: ``MemberInvocation`` (``value`` in
+    ``value.ofType(Quantity)``) or ``ExternalConstant`` (``%name``); quotes and backticks removed."""
+    if node.get("type") == node_type:
         children = node.get("children", [])
         if children:
             yield children[0].get("text", "").strip("`'")
     for child in node.get("children", []):
-        yield from _external_names(child)
+        yield from _named(child, node_type)
 
 
 def _data_reads(tree: Mapping[str, Any]) -> frozenset[tuple[str, str | None]]:
@@ -299,9 +290,9 @@ class ExpressionCompiler:
         except FHIRPathCompileError as exc:
             self.problems.add(file, path, f"FHIRPath {exc}")
             return None
-        members = frozenset(_members(tree))
+        members = frozenset(_named(tree, "MemberInvocation"))
         self.members |= members
-        return Expression(text, f"{file} {path}", raw, evaluate, _data_reads(tree), frozenset(_external_names(tree)), members)
+        return Expression(text, f"{file} {path}", raw, evaluate, _data_reads(tree), frozenset(_named(tree, "ExternalConstant")), members)
 
     def _check_calls(self, tree: Mapping[str, Any], file: str, path: str) -> bool:
         ok = True
