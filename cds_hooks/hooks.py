@@ -8,9 +8,8 @@ is a 401 before its body is even read), a chunked body too large (413),
 malformed body (400), missing data (412). Then the
 provider evaluates the call and its cards are made spec-exact, quiet cards
 are left out (:mod:`cds_hooks.suppression`), the rest recorded for feedback
-and returned: the suppression read and the record are one database step (one
-statement on PostgreSQL: :mod:`cds_hooks.store.hook_statements`), keyed by
-the caller's tenant.
+and returned: the suppression read and the record are the call's database
+step (:mod:`cds_hooks.store.hook_statements`), keyed by the caller's tenant.
 """
 
 from __future__ import annotations
@@ -125,7 +124,7 @@ def read_body() -> bytes:
 def _show_and_record(
     service_id: str, tenant: str, hook_instance: str, patient_id: str, cards: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Leave out quiet cards and remember the rest for feedback, in one atomic database step.
+    """Leave out quiet cards and remember the rest for feedback (the call's database step).
 
     With auth on, losing the record would make later feedback fail, so the
     call fails with 503 instead; with auth off (local play) the cards are
