@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cds_hooks import errors
-from cds_hooks.content import ServiceDefinition
+from cds_content import ServiceDefinition
 from cds_hooks.strict_json import InvalidJson, parse_json
 
 # Context fields each standard hook requires (CDS Hooks library, hook definitions).
