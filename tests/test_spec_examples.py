@@ -223,6 +223,8 @@ def test_response_model_accepts_a_full_card_and_no_cards():
         ({"services": [{"hook": "patient-view", "id": "x", "description": "d", "prefetch": {}}]},
          "services.0.prefetch"),
         ({"services": [{"hook": "patient-view", "id": "x", "description": "d", "title": ""}]}, "services.0.title"),
+        ({"services": [{"hook": "patient-view", "id": "x", "description": "d", "version": ""}]}, "services.0.version"),
+        ({"services": [{"hook": "patient-view", "id": "x", "description": "d", "hookVersion": None}]}, "services.0"),
     ],
 )
 def test_discovery_model_refuses_spec_violations(body, field):
