@@ -51,7 +51,7 @@ class PrefetchFailed(errors.ApiError):
         super().__init__(
             412,
             f"required prefetch data missing and not obtainable from fhirServer - {detail}",
-            field=f"prefetch.{keys[0]}" if len(keys) == 1 else None,
+            fields=[f"prefetch.{key}" for key in keys],
         )
         self.keys = keys
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from cds_hooks.app import create_app
 from cds_hooks.store.schema import Feedback, IssuedCard
+from support.outcomes import error_of
 from support.providers import CannedProvider
 from support.store_auth import (
     OTHER_SERVICE_ID,
@@ -97,7 +98,7 @@ def test_several_entries_in_one_body_are_all_stored(send, store):
 def test_a_card_this_service_never_issued_is_a_400(send, store):
     response = send(feedback_body("4e0a3a1e-3283-4575-ab82-028d55fe2719"))
     assert response.status_code == 400
-    assert response.get_json()["error"]["field"] == "feedback[0].card"
+    assert error_of(response)["field"] == "feedback[0].card"
 
 
 def test_a_card_issued_by_another_service_is_a_400(send, store):
@@ -115,7 +116,7 @@ def test_one_bad_entry_means_nothing_of_the_body_is_stored(send, store):
     }
     response = send(body)
     assert response.status_code == 400
-    assert response.get_json()["error"]["field"] == "feedback[1].acceptedSuggestions[0].id"
+    assert error_of(response)["field"] == "feedback[1].acceptedSuggestions[0].id"
     assert row_counts(store)["feedback"] == 0
 
 
@@ -163,7 +164,7 @@ def test_malformed_bodies_are_a_400_naming_the_field(body, field, send, store):
     body = json.loads(json.dumps(body).replace("CARD", card))
     response = send(body)
     assert response.status_code == 400
-    assert response.get_json()["error"].get("field") == field
+    assert error_of(response).get("field") == field
     assert row_counts(store)["feedback"] == 0
 
 
@@ -182,7 +183,7 @@ def test_a_body_that_is_not_sent_as_json_is_a_415(content_type, feedback_client,
         PATH, data='{"feedback": []}', headers={"Authorization": f"Bearer {token}", "Content-Type": content_type}
     )
     assert response.status_code == 415
-    assert response.get_json()["error"]["code"] == "unsupported-media-type"
+    assert error_of(response)["code"] == "unsupported-media-type"
     assert row_counts(store)["feedback"] == 0
 
 
@@ -191,7 +192,7 @@ def test_database_down_is_a_503_and_nothing_is_written(store_settings, store):
     broken = store_settings.with_overrides(auth_enabled=False, database_url="postgresql+psycopg://postgres@127.0.0.1:1/x")
     response = create_app(broken, providers=[StaticServicesProvider()]).test_client().post(PATH, json=feedback_body(card))
     assert response.status_code == 503
-    assert "send it again" in response.get_json()["error"]["message"]
+    assert "send it again" in error_of(response)["message"]
     assert row_counts(store)["feedback"] == 0
 
 

@@ -13,6 +13,7 @@ from cds_hooks.observability import JsonFormatter
 from cds_hooks.settings import Settings
 from support.bodies import PATIENT_ID, patient_view
 from support.providers import GreeterProvider
+from support.outcomes import error_of
 
 ACCESS_LOGGER = "cds_hooks.access"
 
@@ -51,7 +52,7 @@ def test_healthz_is_503_json_when_the_database_is_unreachable(tmp_path):
     response = client.get("/healthz")
 
     assert response.status_code == 503
-    assert response.json["error"]["code"] == "unavailable"
+    assert error_of(response)["code"] == "unavailable"
 
 
 # --- metrics ------------------------------------------------------------------------

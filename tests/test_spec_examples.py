@@ -31,6 +31,7 @@ from cds_hooks.response_model import (
 )
 from support.bodies import ORDER_PREFETCH, PATIENT, load_example, wrap_context
 from support.providers import GREETER, ORDER_SELECT, ORDER_SIGN
+from support.outcomes import error_of
 
 # --- requests ---------------------------------------------------------------------
 
@@ -58,7 +59,7 @@ def test_example_04_lacks_the_required_patient_id(client):
     response = client.post("/cds-services/greeter", json=load_example("04-request-with-extension.json"))
 
     assert response.status_code == 400
-    assert response.json["error"]["field"] == "context.patientId"
+    assert error_of(response)["field"] == "context.patientId"
 
 
 def test_example_04_with_a_patient_id_is_accepted_extension_and_all(client):

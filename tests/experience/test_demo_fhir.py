@@ -11,6 +11,7 @@ from cds_hooks import prefetch
 from support.store_auth import free_port, serving
 
 from .clinic import PATIENTS, SERVICE_FOR_HOOK, hook_request, topics
+from support.outcomes import error_of
 
 FHIR_JSON = "application/fhir+json"
 
@@ -124,7 +125,7 @@ def test_another_local_port_is_not_allowed_without_the_allow_list(demo_app, bme)
         body = {**without_prefetch(hook_request(bme, patient)), "fhirServer": f"http://127.0.0.1:{free_port()}/demo-fhir"}
         response = requests.post(f"{base}/cds-services/bme-patient-view", json=body, timeout=30)
     assert response.status_code == 412
-    assert "allow-list" in response.json()["error"]["message"]
+    assert "allow-list" in error_of(response)["message"]
 
 
 def test_outside_demo_mode_the_own_demo_path_is_not_allowed(make_app, bme):

@@ -93,7 +93,7 @@ def test_an_error_answer_is_shown_not_swallowed(page, live):
     page.fill("#request-json", json.dumps({"hook": "patient-view", "context": {}}))
     page.click("#run-pasted")
     page.wait_for_selector("#status.error")
-    assert "HTTP 400" in page.inner_text("#status")
+    assert "HTTP 400: service 'bme-order-select' answers the 'order-select' hook" in page.inner_text("#status")
 
 
 def test_card_markdown_is_rendered_without_running_or_injecting_markup(page, live):

@@ -31,6 +31,7 @@ from cds_hooks.strict_json import MAX_NESTING
 from cds_hooks.response_model import validate_cards
 from cds_hooks.runtime import EXTENSION_KEY
 from support import tally
+from support.outcomes import error_of
 
 PATIENT_ID = "fuzz-patient-5d1e0c"
 MAX_EXAMPLES = 150
@@ -247,7 +248,7 @@ def test_generated_charts_give_valid_cards_or_a_client_error(client, shipped_cod
     response = client.post(f"/cds-services/{service_id}", json=body)
 
     if not_a_resource:  # e.g. resourceType replaced by a number: the one thing the service refuses outright
-        assert response.status_code == 400 and response.get_json()["error"]["field"].startswith("prefetch."), response.get_json()
+        assert response.status_code == 400 and error_of(response)["field"].startswith("prefetch."), response.get_json()
         OUTCOMES["400"] += 1
     elif response.status_code == 412:  # an OperationOutcome stands in for required data and there is no fhirServer
         assert any(is_fhir_resource(v) and v["resourceType"] == "OperationOutcome" for v in sent), response.get_json()
