@@ -88,6 +88,22 @@ def test_sandbox_style_override_reason_without_display_is_accepted(send, store):
     assert row.user_comment == "A comment entered by the clinician."
 
 
+def test_standard_and_project_override_reasons_are_both_stored(send, store):
+    reasons = [
+        {"system": "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes", "code": "risk-benefit-ratio"},
+        {"system": "http://bme-cds.org/fhir/CodeSystem/override-reason", "code": "short-course",
+         "display": "Short course at the lowest dose"},
+    ]
+    cards = [issue_card(store) for _ in reasons]
+    body = {"feedback": [
+        {"card": card, "outcome": "overridden", "overrideReason": {"reason": reason}, "outcomeTimestamp": "2026-01-05T10:00:00Z"}
+        for card, reason in zip(cards, reasons)
+    ]}
+    assert send(body).get_json() == {"stored": 2}
+    stored = {row.card_uuid: (row.override_reason_system, row.override_reason_code) for row in stored_feedback(store)}
+    assert [stored[card] for card in cards] == [(r["system"], r["code"]) for r in reasons]
+
+
 def test_several_entries_in_one_body_are_all_stored(send, store):
     cards = [issue_card(store) for _ in range(3)]
     body = {"feedback": [feedback_body(card)["feedback"][0] for card in cards]}
