@@ -176,7 +176,7 @@ def _hook_request_schema(service: ServiceDefinition) -> dict[str, Any]:
             "fhirAuthorization": {
                 "type": "object",
                 "required": ["access_token"],
-                "properties": {"access_token": _NON_EMPTY_TEXT},
+                "properties": {"access_token": _NON_EMPTY_TEXT, "scope": _NON_EMPTY_TEXT},
             },
             "context": {
                 "type": "object",

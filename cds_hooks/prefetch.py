@@ -9,8 +9,11 @@ The spec's three cases for a prefetch key (CDS Hooks 2.0.1, "Prefetch Template")
   keys, and client Bundles that still have a ``next`` page, are read from
   ``fhirServer`` through :mod:`cds_hooks.fhir_client`.
 
-If a key the service requires is still missing, the call is answered with 412
-naming the keys, as the spec demands; a missing optional key is left out.
+Nothing is fetched that ``fhirAuthorization.scope`` does not grant
+(:mod:`cds_hooks.smart_scopes`): such a key stays missing, its reason naming
+the scope it lacks. If a key the service requires is still missing, the call
+is answered with 412 naming the keys, as the spec demands; a missing optional
+key is left out.
 """
 
 from __future__ import annotations
@@ -147,6 +150,9 @@ def _fetch(
     wanted = [*missing, *unfinished]
     if request.fhir_server is None:
         return dict.fromkeys(wanted, "not sent and the request has no fhirServer")
+    refused = _beyond_scope(service, request, wanted)
+    if refused.keys() & service.required_keys():
+        return refused  # the call is a 412 whatever else is fetched: fetch nothing
     try:
         server = client.server(
             request.fhir_server, access_token=request.access_token, deadline=Deadline(time_budget)
@@ -159,13 +165,27 @@ def _fetch(
     tokens = token_values(request.context)
     reasons: dict[str, str] = {}
     for key in wanted:
+        if key in refused:
+            continue
         try:
             result[key] = _obtain(server, service.prefetch[key], tokens, unfinished.get(key))
         except _Unresolvable:
             reasons[key] = "its template needs a value this request's context does not have"
         except FhirClientError as exc:
             reasons[key] = str(exc)
-    return reasons
+    return {**refused, **reasons}
+
+
+def _beyond_scope(service: ServiceDefinition, request: HookRequest, keys: list[str]) -> dict[str, str]:
+    """The keys whose template ``fhirAuthorization.scope`` does not grant, each with the scope it lacks."""
+    if request.scopes is None:
+        return {}
+    refused = {}
+    for key in keys:
+        needed = request.scopes.missing_for(service.prefetch[key])
+        if needed is not None:
+            refused[key] = f"fhirAuthorization.scope does not grant {needed}"
+    return refused
 
 
 def _obtain(server: FhirServer, template: str, tokens: Mapping[str, str], partial: dict[str, Any] | None) -> Any:
