@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
@@ -33,6 +34,8 @@ from cds_hooks.hook_request import HookRequest, is_fhir_resource
 log = logging.getLogger(__name__)
 
 _TOKEN = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+# CDS Hooks 3.0's date arithmetic: today(), today() - 730 days, today() + 1 day.
+_TODAY = re.compile(r"today\(\)(?:\s*([+-])\s*(\d{1,5})\s*days?)?")
 _REFERENCE = re.compile(r"[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}")
 # userId's resource type -> the user token it fills (spec: "Prefetch tokens identifying the user").
 USER_TOKENS = {
@@ -80,15 +83,24 @@ def token_values(context: Mapping[str, Any]) -> dict[str, str]:
     return values
 
 
-def render(template: str, tokens: Mapping[str, str]) -> str | None:
-    """Fill a prefetch template; ``None`` when a token cannot be filled from this request."""
+def render(template: str, tokens: Mapping[str, str], today: date | None = None) -> str | None:
+    """Fill a prefetch template; ``None`` when a token cannot be filled from this request.
+
+    ``today()`` tokens (CDS Hooks 3.0) become a date counted from ``today``
+    (default: the current UTC date), as a client resolves them.
+    """
     pieces = []
     for literal, token in _parse(template):
         pieces.append(literal)
-        if token is not None:
-            if token not in tokens:
-                return None
+        if token is None:
+            continue
+        if token in tokens:
             pieces.append(tokens[token])
+        elif (match := _TODAY.fullmatch(token)) is not None:
+            days = int(match.group(2) or 0) * (-1 if match.group(1) == "-" else 1)
+            pieces.append(((today or datetime.now(UTC).date()) + timedelta(days=days)).isoformat())
+        else:
+            return None
     return "".join(pieces)
 
 
