@@ -119,6 +119,20 @@ def test_prefetch_fallback_reads_the_services_own_demo_fhir(demo_app, bme, hook)
     assert topics(response.json()["cards"]) == sorted(expected)
 
 
+def test_the_sandbox_smart_launch_scope_lets_the_fallback_read_what_it_needs(demo_app, bme):
+    """A SMART-launched sandbox sends fhirAuthorization with SMART v1 wildcards: the cards are those of an open server."""
+    patient = PATIENTS["demo-margaret-chen"]
+    authorization = {"access_token": "sandbox-token", "token_type": "Bearer", "expires_in": 3600,
+                     "scope": "patient/*.* user/*.* launch openid profile online_access", "subject": "sandbox"}
+    with serving(demo_app()) as base:
+        body = {**without_prefetch(hook_request(bme, patient)), "fhirServer": f"{base}/demo-fhir",
+                "fhirAuthorization": authorization}
+        response = requests.post(f"{base}/cds-services/bme-patient-view", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    expected = next(v.expected_topics for v in patient.visits if v.hook == "patient-view")
+    assert topics(response.json()["cards"]) == sorted(expected)
+
+
 def test_another_local_port_is_not_allowed_without_the_allow_list(demo_app, bme):
     patient = PATIENTS["demo-margaret-chen"]
     with serving(demo_app()) as base:
