@@ -38,7 +38,8 @@ _REF = "#/components/schemas/{model}"
 HOOK_ERRORS = {
     "400": "The body is not acceptable JSON or has the wrong shape; issue.expression names the field.",
     "401": "Auth is on and the bearer JWT is missing or invalid.",
-    "412": "Required prefetch data is neither in prefetch nor obtainable from fhirServer.",
+    "412": "Required prefetch data is neither in prefetch nor obtainable from fhirServer (nor granted by "
+           "fhirAuthorization.scope); issue.expression names the prefetch keys.",
     "413": "The body is larger than BME_CDS_MAX_BODY_BYTES.",
     "415": "The body is not declared as UTF-8 JSON.",
     "503": "Auth is on and the database is unreachable (replay checks and card records need it).",
