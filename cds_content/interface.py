@@ -64,7 +64,10 @@ class HookCall:
     resource or searchset Bundle the client sent or the service fetched, or
     ``None`` when the client said there is no such data (a ``null`` value).
     ``base_url`` is the public base URL of this service (for absolute links);
-    ``language`` is one of the provider's ``languages``.
+    ``language`` is one of the provider's ``languages``. A provider should
+    stop (raising :class:`TimeoutError`) once ``time.monotonic()`` passes
+    ``deadline``, and read at most ``max_text_chars`` characters of one text
+    value and ``max_call_text_chars`` of all texts of the call.
     """
 
     service_id: str
@@ -74,6 +77,9 @@ class HookCall:
     prefetch: Mapping[str, Any]
     base_url: str
     language: str
+    deadline: float | None = None
+    max_text_chars: int = 100_000
+    max_call_text_chars: int = 500_000
 
 
 @runtime_checkable

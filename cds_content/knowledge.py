@@ -62,10 +62,14 @@ class KnowledgeProvider:
         return list(self._services)
 
     def evaluate(self, call: HookCall) -> list[dict[str, Any]]:
+        from fhir_content import TextLimits  # here, so importing the interface never loads the engine
+
         return self.knowledge_base.evaluate(
             call.service_id,
             context=call.context,
             prefetch=call.prefetch,
             base_url=call.base_url,
             language=call.language,
+            text_limits=TextLimits(per_value=call.max_text_chars, per_call=call.max_call_text_chars),
+            deadline=call.deadline,
         )

@@ -23,7 +23,19 @@ def create_app(
     empty); tests pass their own. All content is
     loaded, expanded and compiled here, once, so requests only do lookups.
     """
-    from cds_hooks import cors, discovery, errors, feedback, fhir_api, handouts, health, hooks, observability, openapi
+    from cds_hooks import (
+        cors,
+        discovery,
+        errors,
+        feedback,
+        fhir_api,
+        handouts,
+        health,
+        hooks,
+        host_check,
+        observability,
+        openapi,
+    )
     from cds_hooks.auth import Authenticator
     from cds_hooks.fhir_client import FhirClient
     from cds_hooks.store import Store
@@ -43,6 +55,7 @@ def create_app(
 
     errors.register(app)
     observability.register(app)
+    host_check.register(app)
     cors.register(app)
     for blueprint in (discovery.bp, hooks.bp, feedback.bp, health.bp, fhir_api.bp, handouts.bp, openapi.bp):
         app.register_blueprint(blueprint)

@@ -7,18 +7,28 @@ only when allow-listed for that issuer), ``aud`` exactly the URL called,
 by any instance sharing the database. Any failure is a 401 with a short
 reason; a replay check that cannot reach the database is a 503 (fail closed).
 Tokens, keys and claims are never logged.
+
+The ``jti`` is claimed as soon as the token is verified, in one statement,
+before the request body is read or parsed: a replayed token costs a signature
+check and one insert, whatever its body holds.
+
+A verified token names its caller's *tenant*: the issuer, plus the token's
+``tenant`` claim when one is sent (``<iss>#<tenant>``). Everything stored about
+patients and cards is kept per tenant. With auth off every caller is the one
+tenant :data:`NO_AUTH_TENANT`.
+
 """
 
 from __future__ import annotations
 
-import functools
+import base64
 import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import jwt
 from flask import request
@@ -29,6 +39,7 @@ from cds_hooks.jwks import KeySource, RemoteJwks, StaticKeys, VerificationKey, c
 from cds_hooks.runtime import current_runtime
 from cds_hooks.settings import Settings
 from cds_hooks.store import JtiClaim, Store, StoreUnavailable
+from cds_hooks.strict_json import InvalidJson, parse_json
 from cds_hooks.urls import public_url_for_request
 
 log = logging.getLogger(__name__)
@@ -38,6 +49,11 @@ ALLOWED_ALGORITHMS = frozenset({"ES384", "RS384"})
 # lifetime buys an attacker more time with a stolen token and keeps its jti row longer.
 MAX_TOKEN_LIFETIME_SECONDS = 3600
 REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "jti"]
+TIME_CLAIMS = ("exp", "iat", "nbf")
+# The tenant of every call while auth is switched off (local play): one fixed, documented name.
+NO_AUTH_TENANT = "local-no-auth"
+TENANT_CLAIM = "tenant"
+MAX_TENANT_CHARS = 255
 SANDBOX_PROFILE = Path(__file__).parent / "profiles" / "sandbox.json"
 QUERY_TOKEN_PARAMETERS = ("access_token", "token")
 _ISSUER_FIELDS = {"iss", "jwks", "jwks_url", "jku_allowlist", "note"}
@@ -113,19 +129,13 @@ class Authenticator:
             max_token_bytes=settings.max_token_bytes,
         )
 
-    def verify(self, authorization_header: str | None, audience: str) -> JtiClaim:
-        """Check the bearer token and record its ``jti``; raise a 401 (bad token, replay) / 503 (replay check down)."""
-        claim = self.verify_unclaimed(authorization_header, audience)
-        self.claim(claim)
-        return claim
+    def verify(self, authorization_header: str | None, audience: str) -> str:
+        """Check the bearer token and record its ``jti``; the caller's tenant.
 
-    def verify_unclaimed(self, authorization_header: str | None, audience: str) -> JtiClaim:
-        """Every check of :meth:`verify` but the replay check: the token's ``jti``, still to be :meth:`claim`-ed.
-
-        The caller must record it (here or with other rows of its own, as a
-        hook call does with its cards) before it answers or reaches outside.
+        Raises a 401 (bad token, replay) or a 503 (the replay check cannot reach the database).
         """
         token = self._bearer_token(authorization_header)
+        _refuse_ambiguous_json(token)
         # One unverified parse gives both header and claims. Only when it fails is the header read on its own,
         # so a bad header is still refused for what is wrong with it before a bad payload is called malformed.
         try:
@@ -160,13 +170,19 @@ class Authenticator:
             raise _refuse("algorithm does not match the signing key")
 
         claims = self._decode(token, key, issuer.iss, audience)
+        for name in TIME_CLAIMS:
+            # PyJWT takes int() of them, so "1700000000" would pass as a time: only JSON numbers are.
+            if name in claims and (isinstance(claims[name], bool) or not isinstance(claims[name], int | float)):
+                raise _refuse(f"{name} must be a number")
         jti = claims["jti"]
         if not isinstance(jti, str) or not jti:
             raise _refuse("jti must be a non-empty string")
         if int(claims["exp"]) - int(claims["iat"]) > MAX_TOKEN_LIFETIME_SECONDS:
             raise _refuse(f"token lifetime (exp - iat) exceeds {MAX_TOKEN_LIFETIME_SECONDS} seconds")
+        tenant = _tenant(issuer.iss, claims)
         # Remember the jti for as long as the token could still be accepted (exp + leeway).
-        return JtiClaim(issuer.iss, jti, datetime.fromtimestamp(int(claims["exp"]) + self._leeway, UTC))
+        self._claim(JtiClaim(issuer.iss, jti, datetime.fromtimestamp(int(claims["exp"]) + self._leeway, UTC)))
+        return tenant
 
     def _bearer_token(self, authorization_header: str | None) -> str:
         if not authorization_header:
@@ -203,53 +219,40 @@ class Authenticator:
         except jwt.InvalidTokenError:
             raise _refuse("invalid token") from None
 
-    def claim(self, claim: JtiClaim) -> None:
+    def _claim(self, claim: JtiClaim) -> None:
         """Record a verified token's ``jti``: 401 if it was used before, 503 if the database cannot be asked."""
         try:
             fresh = self._store.claim_jti(claim)
         except StoreUnavailable:
-            raise replay_check_unavailable() from None
+            raise errors.unavailable("cannot check the token for replay: the database is unavailable") from None
         if not fresh:
-            raise replay_refused()
+            raise _refuse("token already used (jti replay)")
 
 
-F = TypeVar("F", bound=Callable[..., Any])
+def authenticate() -> str:
+    """Check the caller's bearer JWT for the URL called and claim its ``jti``; the caller's tenant.
 
-
-def require_auth(view: F) -> F:
-    """Flask view decorator: verify the caller's bearer JWT (audience = the URL called) unless auth is off."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        claim = authenticate_unclaimed()
-        if claim is not None:
-            current_runtime().authenticator.claim(claim)
-        return view(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def authenticate_unclaimed() -> JtiClaim | None:
-    """Check the caller's bearer JWT for the URL called, all but its replay check; ``None`` when auth is off.
-
-    The returned ``jti`` is not recorded yet: see :meth:`Authenticator.verify_unclaimed`.
+    With auth off every caller is :data:`NO_AUTH_TENANT`.
     """
     authenticator = current_runtime().authenticator
     if not authenticator.enabled:
-        return None
-    if any(name in request.args for name in QUERY_TOKEN_PARAMETERS):
+        return NO_AUTH_TENANT
+    if any(name.lower() in QUERY_TOKEN_PARAMETERS for name in request.args):
         raise _refuse("tokens in the URL are refused; send 'Authorization: Bearer <JWT>'")
-    return authenticator.verify_unclaimed(request.headers.get("Authorization"), public_url_for_request())
+    return authenticator.verify(request.headers.get("Authorization"), public_url_for_request())
 
 
-def replay_refused() -> errors.ApiError:
-    """The 401 of a token whose ``jti`` was used before."""
-    return _refuse("token already used (jti replay)")
-
-
-def replay_check_unavailable() -> errors.ApiError:
-    """The 503 of a token whose ``jti`` cannot be checked: the call fails closed."""
-    return errors.unavailable("cannot check the token for replay: the database is unavailable")
+def _tenant(iss: str, claims: Mapping[str, Any]) -> str:
+    """``iss``, or ``iss#tenant`` when the token names a tenant (a non-empty string)."""
+    if TENANT_CLAIM not in claims:
+        return iss
+    tenant = claims[TENANT_CLAIM]
+    if not isinstance(tenant, str) or not tenant.strip():
+        raise _refuse("tenant must be a non-empty string")
+    named = f"{iss}#{tenant}"
+    if len(named) > MAX_TENANT_CHARS:
+        raise _refuse(f"issuer and tenant together must be at most {MAX_TENANT_CHARS} characters")
+    return named
 
 
 # -- issuer configuration -----------------------------------------------------------
@@ -315,6 +318,15 @@ def _read_json(path: Path) -> Any:
         raise AuthConfigError(f"cannot read trusted issuers file {path}: {exc.strerror}") from None
     except ValueError as exc:
         raise AuthConfigError(f"{path} is not valid JSON: {exc}") from None
+
+
+def _refuse_ambiguous_json(token: str) -> None:
+    """Refuse a token whose header or claims repeat a name (which value counts?) or are not strict JSON."""
+    for segment in token.split(".")[:2]:
+        try:
+            parse_json(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        except (InvalidJson, ValueError):
+            raise _refuse("malformed token (duplicate names or invalid JSON)") from None
 
 
 def _unverified(read: Callable[[str], dict[str, Any]], token: str) -> dict[str, Any]:

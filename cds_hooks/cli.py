@@ -111,6 +111,9 @@ def serve(
             "errorlog": "-",
             # No control socket in $HOME: two servers on one machine must not fight over it.
             "control_socket_disable": True,
+            # Room for an Authorization header well over BME_CDS_MAX_TOKEN_BYTES, so a too-large token gets the
+            # service's JSON 401 rather than gunicorn's plain-text answer (its default field limit is 8190 bytes).
+            "limit_request_field_size": 4 * settings.max_token_bytes,
         },
     ).run()
 

@@ -134,13 +134,16 @@ def _name_matches(text: str, patient: Mapping[str, Any]) -> bool:
 class DemoAwareFhirClient(FhirClient):
     """The outbound FHIR client, also allowed to read this service's own ``/demo-fhir`` on loopback.
 
-    "Own" means loopback host, path ``/demo-fhir`` and the port this server
-    listens on; any other ``fhirServer`` still needs the allow-list.
+    "Own" means path ``/demo-fhir`` at exactly the loopback address and port
+    the call arrived at (:func:`cds_hooks.urls.listening_address`): not
+    another loopback address, where another program may listen on the same
+    port, and not ``localhost``, which may resolve to one. Any other
+    ``fhirServer`` still needs the allow-list.
     """
 
     def server(self, fhir_server: str, *, access_token: str | None, deadline: Deadline) -> FhirServer:
         base = BaseUrl.parse(fhir_server)
-        if base.is_loopback and base.path == DEMO_FHIR_PATH and str(base.port) == request.environ.get("SERVER_PORT"):
+        if base.is_loopback and base.path == DEMO_FHIR_PATH and (base.host, base.port) == urls.listening_address():
             return FhirServer(self, base, access_token, deadline)
         return super().server(fhir_server, access_token=access_token, deadline=deadline)
 

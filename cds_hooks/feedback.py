@@ -15,8 +15,8 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from cds_hooks import errors
-from cds_hooks.auth import require_auth
-from cds_hooks.hooks import read_body, require_json
+from cds_hooks.auth import authenticate
+from cds_hooks.hooks import read_body, refuse_declared_oversize, require_json
 from cds_hooks.runtime import current_runtime
 from cds_hooks.store import FeedbackItem, OverrideReason, StoreUnavailable, UnknownCard, UnknownSuggestion
 from cds_hooks.strict_json import InvalidJson, parse_json
@@ -37,19 +37,17 @@ def post_feedback(service_id: str) -> Response:
     if service_id not in current_runtime().registry:
         raise errors.ApiError(404, f"no CDS service with id {service_id!r}", code="not-found")
     require_json()
-    return _store_feedback(service_id, read_body())
-
-
-@require_auth
-def _store_feedback(service_id: str, raw: bytes) -> Response:
+    refuse_declared_oversize()
+    tenant = authenticate()
+    raw = read_body()
     runtime = current_runtime()
     try:
         body = parse_json(raw)
     except InvalidJson as exc:
         raise errors.bad_request(str(exc)) from None
-    items = parse_feedback(body)
+    items = parse_feedback(body, runtime.settings.feedback_max_entries, runtime.settings.feedback_max_comment_chars)
     try:
-        runtime.store.record_feedback(service_id, items)
+        runtime.store.record_feedback(service_id, tenant, items)
     except UnknownCard as exc:
         raise errors.bad_request(
             f"card {exc.card_uuid!r} was not issued by service {service_id!r}", field=f"feedback[{exc.index}].card"
@@ -64,17 +62,22 @@ def _store_feedback(service_id: str, raw: bytes) -> Response:
     return jsonify({"stored": len(items)})
 
 
-def parse_feedback(body: Any) -> list[FeedbackItem]:
-    """Validate a feedback body's shape and turn it into store records; raises a 400 naming the field."""
+def parse_feedback(body: Any, max_entries: int, max_comment_chars: int) -> list[FeedbackItem]:
+    """Validate a feedback body's shape and turn it into store records.
+
+    Raises a 400 naming the field, or a 413 for more than ``max_entries`` entries.
+    """
     if not isinstance(body, dict):
         raise errors.bad_request("the body must be a JSON object")
     entries = body.get("feedback")
     if not isinstance(entries, list) or not entries:
         raise errors.bad_request("feedback must be a non-empty array", field="feedback")
-    return [_parse_item(entry, f"feedback[{i}]") for i, entry in enumerate(entries)]
+    if len(entries) > max_entries:
+        raise errors.ApiError(413, f"at most {max_entries} feedback entries per body", code="content-too-large", field="feedback")
+    return [_parse_item(entry, f"feedback[{i}]", max_comment_chars) for i, entry in enumerate(entries)]
 
 
-def _parse_item(entry: Any, where: str) -> FeedbackItem:
+def _parse_item(entry: Any, where: str, max_comment_chars: int) -> FeedbackItem:
     if not isinstance(entry, dict):
         raise errors.bad_request("each feedback entry must be an object", field=where)
     card = _required_string(entry, "card", where)
@@ -90,7 +93,7 @@ def _parse_item(entry: Any, where: str) -> FeedbackItem:
     if "overrideReason" in entry:
         if outcome != "overridden":
             raise errors.bad_request("overrideReason is only allowed when outcome is 'overridden'", field=f"{where}.overrideReason")
-        reason = _override_reason(entry["overrideReason"], f"{where}.overrideReason")
+        reason = _override_reason(entry["overrideReason"], f"{where}.overrideReason", max_comment_chars)
     return FeedbackItem(
         card_uuid=card,
         outcome=outcome,
@@ -111,12 +114,14 @@ def _accepted_suggestions(value: Any, where: str) -> tuple[str, ...]:
     return tuple(ids)
 
 
-def _override_reason(value: Any, where: str) -> OverrideReason:
+def _override_reason(value: Any, where: str, max_comment_chars: int) -> OverrideReason:
     if not isinstance(value, dict) or not ({"reason", "userComment"} & set(value)):
         raise errors.bad_request("overrideReason must be an object with reason and/or userComment", field=where)
     comment = value.get("userComment")
     if comment is not None and (not isinstance(comment, str) or not comment):
         raise errors.bad_request("userComment must be a non-empty string", field=f"{where}.userComment")
+    if comment is not None and len(comment) > max_comment_chars:
+        raise errors.bad_request(f"userComment must be at most {max_comment_chars} characters", field=f"{where}.userComment")
     if "reason" not in value:
         return OverrideReason(user_comment=comment)
     coding = value["reason"]
@@ -134,16 +139,15 @@ def _override_reason(value: Any, where: str) -> OverrideReason:
 
 
 def _timestamp(value: Any, where: str) -> datetime:
-    """An RFC 3339 date-time with a time zone (``Z`` or an offset), as UTC."""
-    parsed = None
+    """An RFC 3339 date-time with a time zone (``Z`` or an offset), as UTC; one UTC cannot hold is refused too."""
     if isinstance(value, str) and "T" in value.upper():
         try:
             parsed = datetime.fromisoformat(value)
-        except ValueError:
+            if parsed.tzinfo is not None:
+                return parsed.astimezone(UTC)
+        except (ValueError, OverflowError):  # OverflowError: an offset moves it past year 1 or 9999
             pass
-    if parsed is None or parsed.tzinfo is None:
-        raise errors.bad_request("outcomeTimestamp must be an RFC 3339 date-time such as 2021-12-11T10:05:31Z", field=where)
-    return parsed.astimezone(UTC)
+    raise errors.bad_request("outcomeTimestamp must be an RFC 3339 date-time such as 2021-12-11T10:05:31Z", field=where)
 
 
 def _required_string(obj: dict[str, Any], name: str, where: str) -> str:

@@ -97,7 +97,7 @@ def render(rows: list[TopicRow], output_format: str) -> str:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(COLUMNS)
-        writer.writerows(_as_cells(row) for row in rows)
+        writer.writerows([_csv_safe(cell) for cell in _as_cells(row)] for row in rows)
         return buffer.getvalue()
     if output_format == "table":
         return _table(rows)
@@ -152,6 +152,17 @@ def _as_cells(row: TopicRow) -> list[str | int]:
         row.service_id, row.topic, row.issued, row.accepted, row.overridden, _rate(row),
         _counts(row.override_reasons), _counts(row.override_categories),
     ]
+
+
+def _csv_safe(cell: str | int) -> str | int:
+    """A cell a spreadsheet shows as text: one starting like a formula (``=``, ``+``, ``-``, ``@``, tab, CR) gets a ``'``.
+
+    Override reasons are the clients' text, and a cell such as
+    ``=HYPERLINK(...)`` would otherwise run when the CSV is opened.
+    """
+    if isinstance(cell, str) and cell.startswith(("=", "+", "-", "@", "\t", "\r")):
+        return "'" + cell
+    return cell
 
 
 def _as_json(row: TopicRow) -> dict[str, object]:

@@ -111,8 +111,8 @@ class BaseUrl:
         if parts.query or parts.fragment:
             raise FhirServerNotAllowed("a FHIR base URL has no query or fragment")
         path = parts.path.rstrip("/")
-        if _has_dot_segment(path):
-            raise FhirServerNotAllowed("URL paths with '.' or '..' segments are not allowed")
+        if _may_leave_path(path):
+            raise FhirServerNotAllowed("URL paths with '.' or '..' segments, ';' or '%25' are not allowed")
         scheme = parts.scheme.lower()
         return cls(scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme], path)
 
@@ -132,9 +132,9 @@ class BaseUrl:
         return f"{self.scheme}://{host}{'' if default else f':{self.port}'}{self.path}"
 
     def contains(self, url: str) -> bool:
-        """Whether an absolute ``url`` lies under this base (same origin, no userinfo, path within, no dot segments)."""
+        """Whether an absolute ``url`` lies under this base (same origin, no userinfo, path within, see :func:`_may_leave_path`)."""
         parts = self._same_origin_parts(url)
-        if parts is None or parts.username or parts.password or _has_dot_segment(parts.path):
+        if parts is None or parts.username or parts.password or _may_leave_path(parts.path):
             return False
         return parts.path.rstrip("/") == self.path or parts.path.startswith(self.path + "/")
 
@@ -314,13 +314,16 @@ def _is_next(link: Any) -> bool:
     return isinstance(link, dict) and link.get("relation") == "next"
 
 
-def _has_dot_segment(path: str) -> bool:
-    """Whether a path has a ``.`` or ``..`` segment once decoded.
+def _may_leave_path(path: str) -> bool:
+    """Whether a server could resolve ``path`` outside itself: a ``.``/``..`` segment once decoded, a ``;``, a ``%25``.
 
     Servers may decode ``%2e%2e`` and even ``%2F`` before resolving the path,
-    so ``Patient/..%2F..%2Fadmin`` counts as leaving the base too.
+    so ``Patient/..%2F..%2Fadmin`` counts as leaving the base too. Some read
+    ``..;`` as ``..`` with a path parameter, and some decode twice, turning
+    ``%252e`` into ``.``; FHIR paths need neither ``;`` nor an encoded ``%``.
     """
-    return any(segment in (".", "..") for segment in unquote(path).split("/"))
+    decoded = unquote(path)
+    return ";" in decoded or "%25" in path or any(segment in (".", "..") for segment in decoded.split("/"))
 
 
 def _allowlist_entry(entry: str) -> BaseUrl:

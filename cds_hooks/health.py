@@ -14,13 +14,15 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    """200 while the database answers; 503 otherwise, so a balancer stops sending hook calls here.
+    """200 while the database answers with the schema this version needs; 503 otherwise.
 
     The database is the one dependency a call cannot do without: with auth on,
-    every hook call checks its token's ``jti`` there.
+    every hook call checks its token's ``jti`` there. A 503 makes a balancer
+    stop sending hook calls here; its message says what is wrong.
     """
-    if not current_runtime().store.ping():
-        raise errors.unavailable("the database is unreachable")
+    problem = current_runtime().store.health_problem()
+    if problem is not None:
+        raise errors.unavailable(problem)
     return jsonify({"status": "ok"})
 
 

@@ -5,6 +5,9 @@ The spec's three cases for a prefetch key (CDS Hooks 2.0.1, "Prefetch Template")
 * a resource or searchset Bundle: used as sent;
 * ``null``: the client has no such data. That is an answer, not a gap - the
   key reaches the provider as ``None`` and is never fetched;
+* a resource of another type than its template asks for (a Bundle for a
+  search, the named type for a read): unusable, as if it could not be
+  obtained (412 for a required key);
 * absent, or an OperationOutcome (the client's fetch failed): missing. Missing
   keys, and client Bundles that still have a ``next`` page, are read from
   ``fhirServer`` through :mod:`cds_hooks.fhir_client`.
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -29,7 +32,7 @@ from urllib.parse import quote
 from cds_hooks import errors
 from cds_hooks.content import ServiceDefinition
 from cds_hooks.fhir_client import Deadline, FhirClient, FhirClientError, FhirServer, next_link
-from cds_hooks.hook_request import HookRequest, is_fhir_resource
+from cds_hooks.hook_request import RESOURCE_TYPE, HookRequest, is_fhir_resource
 
 log = logging.getLogger(__name__)
 
@@ -109,13 +112,8 @@ def complete(
     request: HookRequest,
     client: FhirClient,
     time_budget: float,
-    *,
-    before_fetch: Callable[[], None],
 ) -> dict[str, Any]:
     """The prefetch a provider sees: one entry per obtainable template key (``None`` = no data).
-
-    ``before_fetch`` runs once before anything is fetched from the EHR (a hook
-    call claims its token's ``jti`` there, so a replayed token fetches nothing).
 
     Raises a 400 :class:`errors.ApiError` for a value that is not a FHIR
     resource or ``null``, and :class:`PrefetchFailed` (412) when a required
@@ -124,23 +122,27 @@ def complete(
     result: dict[str, Any] = {}
     missing: list[str] = []
     unfinished: dict[str, dict[str, Any]] = {}
-    for key in service.prefetch:
+    wrong_type: dict[str, str] = {}
+    for key, template in service.prefetch.items():
         if key not in request.prefetch:
             missing.append(key)
             continue
         value = request.prefetch[key]
         if value is not None and not is_fhir_resource(value):
             raise errors.bad_request(f"prefetch.{key} must be a FHIR resource or null", field=f"prefetch.{key}")
+        expected = expected_type(template)
         if value is not None and value["resourceType"] == "OperationOutcome":
             missing.append(key)
+        elif value is not None and expected is not None and value["resourceType"] != expected:
+            wrong_type[key] = f"sent a {value['resourceType']} where its template gives a {expected}"
         elif value is not None and value["resourceType"] == "Bundle" and next_link(value) is not None:
             unfinished[key] = value
         else:
             result[key] = value
 
-    reasons: dict[str, str] = {}
+    reasons: dict[str, str] = dict(wrong_type)
     if missing or unfinished:
-        reasons = _fetch(service, request, client, time_budget, missing, unfinished, result, before_fetch)
+        reasons.update(_fetch(service, request, client, time_budget, missing, unfinished, result))
     required = service.required_keys()
     failed = {key: reason for key, reason in reasons.items() if key in required}
     if failed:
@@ -156,7 +158,6 @@ def _fetch(
     missing: list[str],
     unfinished: dict[str, dict[str, Any]],
     result: dict[str, Any],
-    before_fetch: Callable[[], None],
 ) -> dict[str, str]:
     """Fill ``result`` from fhirServer; returns why each key that stayed missing did so."""
     wanted = [*missing, *unfinished]
@@ -173,7 +174,6 @@ def _fetch(
         log.warning("prefetch: fhirServer refused: %s", exc)
         return dict.fromkeys(wanted, str(exc))
 
-    before_fetch()
     tokens = token_values(request.context)
     reasons: dict[str, str] = {}
     for key in wanted:
@@ -207,6 +207,16 @@ def _obtain(server: FhirServer, template: str, tokens: Mapping[str, str], partia
     if url is None:
         raise _Unresolvable
     return server.read(url)
+
+
+@lru_cache(maxsize=256)
+def expected_type(template: str) -> str | None:
+    """The resource type a template's answer has: ``Bundle`` for a search, the type for a read (``None``: unknown)."""
+    path = template.strip().lstrip("/")
+    if "?" in path:
+        return "Bundle"
+    resource_type, slash, _ = path.partition("/")
+    return resource_type if slash and RESOURCE_TYPE.fullmatch(resource_type) else None
 
 
 class _Unresolvable(Exception):

@@ -48,6 +48,8 @@ class Settings:
 
     # Requests
     max_body_bytes: int = 5 * 1024 * 1024
+    feedback_max_entries: int = 100  # more entries in one feedback body: 413
+    feedback_max_comment_chars: int = 2000  # a longer overrideReason.userComment: 400
 
     # Outbound FHIR (prefetch fallback)
     fhir_allowlist: tuple[str, ...] = ()
@@ -58,6 +60,11 @@ class Settings:
     fhir_max_pages: int = 10
     # Prefetch templates discovery advertises: "2.0", or "3.0" with today() date bounds (cds_hooks.prefetch_style).
     prefetch_style: str = "2.0"
+
+    # Evaluation: the time one hook call's rules may take, and the text they may read (per value, per call)
+    evaluation_time_budget: float = 0.4
+    max_text_chars: int = 100_000
+    max_call_text_chars: int = 500_000
 
     # Alert fatigue: quiet period for overridden info cards
     suppression_enabled: bool = True

@@ -3,8 +3,8 @@
 A card that keeps coming back after a clinician said "not relevant" teaches
 clinicians to ignore every card. So an **info** card is left out of a hook
 answer when, within the last ``settings.suppression_days`` days, a card from
-the same service on the same topic for the same patient (compared by keyed
-hash, never by id) was overridden *and said exactly the same thing*.
+the same service on the same topic for the same patient of the same tenant
+(compared by keyed hash, never by id) was overridden *and said exactly the same thing*.
 
 "The same thing" is the card's :func:`fingerprint`: its summary, its detail
 (which names the evidence behind it: the finding and its date, the
@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cds_hooks.runtime import current_runtime
-from cds_hooks.store import JtiClaim, Store
+from cds_hooks.store import Store
 
 SUPPRESSIBLE_INDICATOR = "info"
 _CODED_ELEMENTS = ("code", "medicationCodeableConcept")
@@ -50,18 +50,17 @@ def fingerprint(card: Mapping[str, Any]) -> str:
 def show_and_record(
     store: Store,
     service_id: str,
+    tenant: str,
     hook_instance: str,
     patient_id: str,
     cards: Sequence[dict[str, Any]],
-    claim: JtiClaim | None = None,
 ) -> list[dict[str, Any]]:
     """Record the cards of a hook call for feedback and return those to show: all but the quiet ones.
 
-    The store answers which suppressible cards are quiet and records the rest
-    (and the ``claim`` of the call's token, if given) in the same atomic step.
-    Raises :class:`~cds_hooks.store.StoreUnavailable` when the database cannot
-    be reached and :class:`~cds_hooks.store.JtiAlreadySeen` for a replayed
-    token (then nothing was recorded).
+    The store answers which suppressible cards are quiet (for this tenant's
+    patient only) and records the rest in the same atomic step. Raises
+    :class:`~cds_hooks.store.StoreUnavailable` when the database cannot be
+    reached.
     """
     settings = current_runtime().settings
     fingerprints = {card["uuid"]: fingerprint(card) for card in cards if card.get("uuid")}
@@ -69,13 +68,13 @@ def show_and_record(
     may_be_quiet = {card["uuid"] for card in cards if suppressing and card["uuid"] in fingerprints and _suppressible(card)}
     quiet = store.record_issued_cards(
         service_id=service_id,
+        tenant=tenant,
         hook_instance=hook_instance,
         patient_id=patient_id,
         cards=cards,
         fingerprints=fingerprints,
         may_be_quiet=may_be_quiet,
         quiet_since=datetime.now(UTC) - timedelta(days=settings.suppression_days),
-        claim=claim,
     )
     return [card for card in cards if card.get("uuid") not in quiet]
 

@@ -52,6 +52,7 @@ def age_in_years(birth_date: Any, today: date) -> int | None:
 def _derived(view: DataView, derived_facts: Sequence[DerivedFacts]) -> dict[str, Any]:
     facts: dict[str, Any] = {}
     for fn in derived_facts:
+        view.check_deadline()
         try:
             facts.update(fn(view))
         except Exception as exc:  # a content bug must not take the service down; log no data
@@ -141,6 +142,7 @@ class _LibraryVariables:
 
     def _value(self, position: int) -> Any:
         if position not in self._values:
+            self._view.check_deadline()
             variable = self.variables[position]
             try:
                 self._values[position] = variable.expression.evaluate(Scope(self._root, self.visible_before(position), self._view))

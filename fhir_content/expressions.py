@@ -41,7 +41,7 @@ from fhirpathpy.parser.ASTPathListener import ASTPathListener
 from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
 from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
 
-from fhir_content.datacontext import CODED_ELEMENTS
+from fhir_content.datacontext import CODED_ELEMENTS, EvaluationTimeout
 from fhir_content.fhirpath_compiler import FHIRPathCompileError, FHIRPathCompiler
 from fhir_content.problems import Problems, json_path
 from fhir_content.terminology import Terminology, UnknownValueSet
@@ -60,11 +60,11 @@ def _view() -> DataView:
 
 
 def _resources(_inputs: list, type_name: str) -> list[dict]:
-    return _view().resources(type_name)
+    return _view().resources(type_name, typed=True)
 
 
 def _resources_in(_inputs: list, type_name: str, vs_url: str) -> list[dict]:
-    return _view().resources_in(type_name, vs_url)
+    return _view().resources_in(type_name, vs_url, typed=True)
 
 
 def _in_value_set(inputs: list, vs_url: str) -> bool:
@@ -133,12 +133,20 @@ class Expression:
     raw: bool
     #: ``function(resource, variables)``: the compiled evaluation, without the view and the error wrapping.
     function: Callable[..., list] = field(repr=False)
+    #: What the expression reads, found in its text: ``(resource type, value set or None)`` of each
+    #: ``resources``/``resourcesIn`` call (type ``*`` when not a literal), the ``%`` names it uses,
+    #: and the element names it navigates (``value``, ``coding``).
+    reads: frozenset[tuple[str, str | None]] = frozenset()
+    names: frozenset[str] = frozenset()
+    members: frozenset[str] = frozenset()
 
     def evaluate(self, scope: Scope) -> list[Any]:
         """The result: plain JSON-like values (a copy), or fhirpathpy nodes when ``raw``."""
         token = _current_view.set(scope.view)
         try:
             return self.function(scope.root, scope.variables)
+        except EvaluationTimeout:  # the request's time is up: not this expression's failure
+            raise
         except Exception as exc:  # any fhirpathpy failure becomes one well-described error
             raise ExpressionError(self.where, exc) from exc
         finally:
@@ -211,6 +219,28 @@ def _function_calls(node: Mapping[str, Any]) -> Iterator[tuple[str, list[Mapping
         yield from _function_calls(child)
 
 
+def _named(node: Mapping[str, Any], node_type: str) -> Iterator[str]:
+    """The name of every ``node_type`` node in a parse tree: ``MemberInvocation`` (``value`` in
+    ``value.ofType(Quantity)``) or ``ExternalConstant`` (``%name``); quotes and backticks removed."""
+    if node.get("type") == node_type:
+        children = node.get("children", [])
+        if children:
+            yield children[0].get("text", "").strip("`'")
+    for child in node.get("children", []):
+        yield from _named(child, node_type)
+
+
+def _data_reads(tree: Mapping[str, Any]) -> frozenset[tuple[str, str | None]]:
+    """``(type, value set)`` of every ``resources``/``resourcesIn`` call (``*`` for a type not written literally)."""
+    reads = set()
+    for name, params in _function_calls(tree):
+        if name in ("resources", "resourcesIn"):
+            literals = [_string_literal(p) for p in params]
+            vs_url = literals[1] if name == "resourcesIn" and len(literals) > 1 else None
+            reads.add((literals[0] or "*", vs_url))
+    return frozenset(reads)
+
+
 def _string_literal(node: Mapping[str, Any]) -> str | None:
     """The value of a parameter that is a plain string literal, else ``None``."""
     while node.get("type") in ("TermExpression", "LiteralTerm") and len(node.get("children", [])) == 1:
@@ -234,6 +264,8 @@ class ExpressionCompiler:
     def __init__(self, terminology: Terminology, problems: Problems):
         self.terminology = terminology
         self.problems = problems
+        #: Every element name the compiled expressions navigate: the only ones the rules can trip over.
+        self.members: frozenset[str] = frozenset()
 
     def compile_element(self, element: Any, file: str, path: str, *, raw: bool = False) -> Expression | None:
         """Compile a FHIR ``Expression`` element (``language`` text/fhirpath, ``expression``)."""
@@ -262,7 +294,9 @@ class ExpressionCompiler:
         except FHIRPathCompileError as exc:
             self.problems.add(file, path, f"FHIRPath {exc}")
             return None
-        return Expression(text, f"{file} {path}", raw, evaluate)
+        members = frozenset(_named(tree, "MemberInvocation"))
+        self.members |= members
+        return Expression(text, f"{file} {path}", raw, evaluate, _data_reads(tree), frozenset(_named(tree, "ExternalConstant")), members)
 
     def _check_calls(self, tree: Mapping[str, Any], file: str, path: str) -> bool:
         ok = True

@@ -25,6 +25,7 @@ from fhir_content.libraries import CompiledLibrary, compile_library
 from fhir_content.loader import ArtifactIndex, read_artifacts
 from fhir_content.plans import CompiledPlan, PlanCompiler
 from fhir_content.prefetch import prefetch_templates
+from fhir_content.readable import ResourceReader, TextLimits
 from fhir_content.problems import ContentLoadError, Problems
 from fhir_content.terminology import Terminology, check_icd10cm_codings
 
@@ -55,6 +56,8 @@ class CompiledContent:
     libraries: Mapping[str, CompiledLibrary]
     activities: Mapping[str, CompiledActivity]
     plans: Mapping[str, CompiledPlan]
+    #: The element names the content's expressions navigate (checked when patient data is read).
+    element_names: frozenset[str]
 
 
 def compile_content(source: Path | Traversable, problems: Problems) -> CompiledContent:
@@ -73,7 +76,7 @@ def compile_content(source: Path | Traversable, problems: Problems) -> CompiledC
     }
     plan_compiler = PlanCompiler(index, compiler, libraries, activities, problems)
     plans = {a.id: plan for a in index.all("PlanDefinition") if (plan := plan_compiler.compile(a))}
-    return CompiledContent(index, terminology, libraries, activities, plans)
+    return CompiledContent(index, terminology, libraries, activities, plans, compiler.members)
 
 
 class KnowledgeBase:
@@ -129,9 +132,16 @@ class KnowledgeBase:
         prefetch: Mapping[str, Any],
         base_url: str,
         language: str = "en",
+        text_limits: TextLimits | None = None,
+        deadline: float | None = None,
     ) -> list[dict[str, Any]]:
-        """The CDS Hooks cards of one hook call (``uuid`` on every card and suggestion)."""
-        group = self._request_group(plan_id, context, prefetch, base_url, language)
+        """The CDS Hooks cards of one hook call (``uuid`` on every card and suggestion).
+
+        ``text_limits`` bound the text the rules read; past ``deadline`` (a
+        ``time.monotonic()`` value) evaluation stops with :class:`EvaluationTimeout`.
+        """
+        view = DataView(self.terminology, context, prefetch, self._reader(text_limits), deadline=deadline)
+        group = self._request_group(plan_id, view, base_url, language)
         return cards_from_request_group(group, base_url=base_url, language=language)
 
     def apply_plan(
@@ -146,7 +156,8 @@ class KnowledgeBase:
     ) -> dict[str, Any]:
         """PlanDefinition ``$apply`` for a patient (``Patient/<id>`` or the bare id) and their data."""
         full_context = _context_for(subject, context)
-        return self._request_group(plan_id, full_context, _as_prefetch(data), base_url, language)
+        view = DataView(self.terminology, full_context, _as_prefetch(data), self._reader())
+        return self._request_group(plan_id, view, base_url, language)
 
     def apply_activity(
         self,
@@ -163,23 +174,24 @@ class KnowledgeBase:
         if activity is None:
             raise UnknownArtifact("ActivityDefinition", activity_id)
         full_context = _context_for(subject, context)
-        view = DataView(self.terminology, full_context, _as_prefetch(data))
+        view = DataView(self.terminology, full_context, _as_prefetch(data), self._reader())
         scope = build_scope(
             view, base_url=base_url, language=language, libraries=activity.libraries, derived_facts=self._derived_facts
         )
         return activity.apply(scope, patient_reference(full_context["patientId"]))
 
-    def _request_group(
-        self, plan_id: str, context: Mapping[str, Any], prefetch: Mapping[str, Any], base_url: str, language: str
-    ) -> dict[str, Any]:
+    def _reader(self, text_limits: TextLimits | None = None) -> ResourceReader:
+        """A reader for one request's data: the content's element names checked, text within ``text_limits``."""
+        return ResourceReader(self._content.element_names, text_limits or TextLimits())
+
+    def _request_group(self, plan_id: str, view: DataView, base_url: str, language: str) -> dict[str, Any]:
         plan = self._content.plans.get(plan_id)
         if plan is None:
             raise UnknownArtifact("PlanDefinition", plan_id)
-        view = DataView(self.terminology, context, prefetch)
         scope = build_scope(
             view, base_url=base_url, language=language, libraries=plan.libraries, derived_facts=self._derived_facts
         )
-        return apply_plan(plan, scope, patient_reference(context.get("patientId")))
+        return apply_plan(plan, scope, patient_reference(view.context.get("patientId")), self.terminology)
 
 
 def _context_for(subject: str, context: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -8,13 +8,14 @@ that loads always produces spec-valid cards.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fhir_content.activities import CompiledActivity
+from fhir_content.datacontext import DRAFT_ORDERS
 from fhir_content.expressions import Expression, ExpressionCompiler, is_resource_type
-from fhir_content.libraries import CompiledLibrary, merge_libraries, resolve_libraries
+from fhir_content.libraries import RESERVED_NAMES, CompiledLibrary, merge_libraries, resolve_libraries
 from fhir_content.loader import Artifact, ArtifactIndex
 from fhir_content.problems import Problems, json_path
 from fhir_content.templates import TextTemplate
@@ -23,6 +24,8 @@ EXTENSION_BASE = "http://bme-cds.org/fhir/StructureDefinition/"
 CARD_EVIDENCE = EXTENSION_BASE + "card-evidence"
 OVERRIDE_REASON = EXTENSION_BASE + "override-reason"
 IS_RECOMMENDED = EXTENSION_BASE + "is-recommended"
+# The name of the check a warning or critical action stands for ("NSAID safety"), for its "check incomplete" card.
+CHECK_NAME = EXTENSION_BASE + "check-name"
 
 CARD_PRIORITIES = ("routine", "urgent", "stat")
 SUGGESTION_PRIORITIES = ("routine", "urgent", "asap", "stat")
@@ -59,6 +62,10 @@ class CardRule:
     selection_behavior: str | None
     override_reasons: tuple[dict[str, Any], ...]
     suggestions: tuple[Suggestion, ...]
+    #: The check's name for its "check incomplete" card (the check-name extension; ``None``: the title).
+    check_name: str | None = None
+    #: Per condition, the ``(resource type, value set or None)`` it reads, through Library variables too.
+    condition_reads: tuple[frozenset[tuple[str, str | None]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,9 +116,17 @@ class PlanCompiler:
             for j, nested in enumerate(action.get("action") or []):
                 inputs.extend(self._inputs(file, json_path(path, "action", j), nested))
             if rule:
-                rules.append(rule)
+                rules.append(replace(rule, condition_reads=tuple(_input_reads(action) for _ in rule.conditions)))
         libraries = merge_libraries([own_libraries, *(s.activity.libraries for rule in rules for s in rule.suggestions)])
         self._check_variable_names(file, libraries)
+        variables: dict[str, list[Expression]] = {}
+        for library in libraries:
+            for variable in library.variables:
+                variables.setdefault(variable.name, []).append(variable.expression)
+        rules = [
+            replace(rule, condition_reads=tuple(_reads(c, variables, own) for c, own in zip(rule.conditions, rule.condition_reads, strict=True)))
+            for rule in rules
+        ]
         if len(self.problems) > start:
             return None
         return CompiledPlan(
@@ -170,7 +185,12 @@ class PlanCompiler:
         )
         if len(self.problems) > start:
             return None
+        check_name = next((e.get("valueString") for e in action.get("extension") or () if e.get("url") == CHECK_NAME), None)
+        if check_name is not None and (not isinstance(check_name, str) or not check_name.strip()):
+            self.problems.add(file, json_path(path, "extension"), "check-name needs a non-empty valueString")
+            return None
         return CardRule(
+            check_name=check_name,
             where=f"{file} {path}",
             title=title,
             priority=priority,
@@ -282,6 +302,48 @@ class PlanCompiler:
             if ok:
                 inputs.append(requirement)
         return inputs
+
+
+# What each engine-defined %name reads of the request's data (the others read none of it).
+_BUILTIN_READS: Mapping[str, frozenset[tuple[str, str | None]]] = {
+    "patient": frozenset({("Patient", None)}),
+    "ageYears": frozenset({("Patient", None)}),
+    **dict.fromkeys(("draftOrders", "selections", "context"), frozenset({(DRAFT_ORDERS, None)})),
+}
+
+
+def _input_reads(action: Mapping[str, Any]) -> frozenset[tuple[str, str | None]]:
+    """What an action says it needs (its ``input`` DataRequirements), for names the engine cannot see into."""
+    reads = set()
+    for requirement in action.get("input") or ():
+        value_sets = [f.get("valueSet") for f in requirement.get("codeFilter") or ()] or [None]
+        reads.update((requirement["type"], vs) for vs in value_sets)
+    return frozenset(reads | {(DRAFT_ORDERS, None)})
+
+
+def _reads(
+    expression: Expression, variables: Mapping[str, Iterable[Expression]], fallback: frozenset[tuple[str, str | None]]
+) -> frozenset[tuple[str, str | None]]:
+    """What ``expression`` reads, following ``%`` names into Library variables.
+
+    A name that is neither a variable nor an engine built-in is a derived fact
+    computed in code, whose reads cannot be seen: it counts as ``fallback``
+    (the action's declared inputs).
+    """
+    reads: set[tuple[str, str | None]] = set()
+    pending, done = [expression], set()
+    while pending:
+        current = pending.pop()
+        reads |= current.reads
+        for name in current.names - done:
+            done.add(name)
+            if name in variables:
+                pending.extend(variables[name])
+            elif name in _BUILTIN_READS:
+                reads |= _BUILTIN_READS[name]
+            elif name not in RESERVED_NAMES:
+                reads |= fallback
+    return frozenset(reads)
 
 
 def _unique(codings: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], ...]:

@@ -331,6 +331,11 @@ class Terminology:
             key = self._resolved[url_or_id] = self._artifact(url_or_id).key
         return key
 
+    def title(self, url_or_id: str) -> str:
+        """The value set's title (its name, else its URL), for text a clinician reads."""
+        resource = self._artifact(url_or_id).resource
+        return resource.get("title") or resource.get("name") or url_or_id
+
     def knows(self, url_or_id: str) -> bool:
         try:
             self._artifact(url_or_id)

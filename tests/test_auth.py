@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cds_hooks.app import create_app
-from cds_hooks.auth import AuthConfigError, Authenticator
-from cds_hooks.dev_keys import load_or_create_dev_key
+from cds_hooks.auth import NO_AUTH_TENANT, AuthConfigError, Authenticator
+from cds_hooks.dev_keys import DEV_ISSUER, load_or_create_dev_key
 from cds_hooks.errors import ApiError
 from cds_hooks.jwks import RemoteJwks
 from cds_hooks.settings import Settings
@@ -100,7 +100,8 @@ def test_database_down_fails_closed_with_503(auth_settings, token_minter, card):
 # -- issuers ----------------------------------------------------------------------------
 
 
-def test_without_an_issuers_file_the_local_dev_issuer_is_trusted(make_feedback_app, store_settings, token_minter, store, card):
+def test_without_an_issuers_file_the_local_dev_issuer_is_trusted(make_feedback_app, store_settings, token_minter, store):
+    card = issue_card(store, tenant=DEV_ISSUER)
     client = make_feedback_app(store_settings).test_client()
     assert_refused(post(client, card, token_minter.mint(URL)), store, "untrusted issuer")
 
@@ -123,7 +124,8 @@ def test_the_sandbox_issuer_is_trusted_only_when_opted_in(make_feedback_app, aut
     assert post(client, card, token_minter.mint(URL)).status_code == 200
 
 
-def test_auth_off_lets_calls_in_and_warns_at_every_start(make_feedback_app, store_settings, store, card, caplog):
+def test_auth_off_lets_calls_in_and_warns_at_every_start(make_feedback_app, store_settings, store, caplog):
+    card = issue_card(store, tenant=NO_AUTH_TENANT)
     with caplog.at_level(logging.WARNING, logger="cds_hooks.auth"):
         client = make_feedback_app(store_settings.with_overrides(auth_enabled=False)).test_client()
         make_feedback_app(store_settings.with_overrides(auth_enabled=False))
@@ -193,8 +195,8 @@ def bearer(token: str) -> str:
 def test_keys_from_jwks_url_are_fetched_once_and_cached(httpserver, sqlite_settings, token_minter, tmp_path):
     httpserver.expect_request("/jwks").respond_with_json(token_minter.jwks())
     auth = authenticator_for(sqlite_settings, token_minter, tmp_path, jwks_url=httpserver.url_for("/jwks"))
-    assert auth.verify(bearer(token_minter.mint(URL)), URL).issuer == TEST_ISSUER
-    assert auth.verify(bearer(token_minter.mint(URL, alg="RS384")), URL).issuer == TEST_ISSUER
+    assert auth.verify(bearer(token_minter.mint(URL)), URL) == TEST_ISSUER
+    assert auth.verify(bearer(token_minter.mint(URL, alg="RS384")), URL) == TEST_ISSUER
     assert len(httpserver.log) == 1
 
 
@@ -229,7 +231,7 @@ def test_allow_listed_jku_supplies_keys_and_an_unlisted_one_is_never_fetched(
         sqlite_settings, token_minter, tmp_path, jwks=only_es, jku_allowlist=[httpserver.url_for("/jku")]
     )
     listed = token_minter.mint(URL, alg="RS384", headers={"jku": httpserver.url_for("/jku")})
-    assert auth.verify(bearer(listed), URL).issuer == TEST_ISSUER
+    assert auth.verify(bearer(listed), URL) == TEST_ISSUER
 
     unlisted = token_minter.mint(URL, alg="RS384", headers={"jku": httpserver.url_for("/unlisted")})
     with pytest.raises(ApiError) as raised:

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect
 
 from cds_hooks.cli import main
+from cds_hooks.dev_keys import DEV_ISSUER
 from support.gunicorn import STARTUP_WAIT_SECONDS, running_server
 from support.store_auth import SERVICE_ID, feedback_body, issue_card
 
@@ -29,7 +30,7 @@ def test_the_content_commands_are_part_of_bme_cds():
 
 
 def test_dev_token_is_accepted_by_a_server_with_default_auth(make_feedback_app, store_settings, store):
-    card = issue_card(store)
+    card = issue_card(store, tenant=DEV_ISSUER)  # the dev issuer is the tenant of its tokens
     url = f"http://localhost/cds-services/{SERVICE_ID}/feedback"
     result = invoke(["dev-token", "--aud", url], instance_dir=str(store_settings.instance_path))
     assert result.exit_code == 0, result.output

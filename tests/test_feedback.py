@@ -166,6 +166,12 @@ MALFORMED = {
     "missing timestamp": ({"feedback": [_entry(outcomeTimestamp=None)]}, "feedback[0].outcomeTimestamp"),
     "timestamp without zone": ({"feedback": [_entry(outcomeTimestamp="2025-01-30T10:05:31")]}, "feedback[0].outcomeTimestamp"),
     "date only": ({"feedback": [_entry(outcomeTimestamp="2025-01-30")]}, "feedback[0].outcomeTimestamp"),
+    "timestamp past year 9999 in UTC": ({"feedback": [_entry(outcomeTimestamp="9999-12-31T23:59:59-01:00")]},
+                                        "feedback[0].outcomeTimestamp"),
+    "timestamp before year 1 in UTC": ({"feedback": [_entry(outcomeTimestamp="0001-01-01T00:00:00+01:00")]},
+                                       "feedback[0].outcomeTimestamp"),
+    "comment over the limit": ({"feedback": [_entry(overrideReason={"userComment": "x" * 2001})]},
+                               "feedback[0].overrideReason.userComment"),
     "empty override reason": ({"feedback": [_entry(overrideReason={})]}, "feedback[0].overrideReason"),
     "reason without code": (
         {"feedback": [_entry(overrideReason={"reason": {"system": "http://x"}})]},
@@ -182,6 +188,14 @@ def test_malformed_bodies_are_a_400_naming_the_field(body, field, send, store):
     assert response.status_code == 400
     assert error_of(response).get("field") == field
     assert row_counts(store)["feedback"] == 0
+
+
+def test_more_entries_than_the_limit_is_a_413_storing_nothing(send, store):
+    card = issue_card(store)
+    response = send({"feedback": [_entry(card=card)] * 101})
+    assert response.status_code == 413
+    assert error_of(response)["field"] == "feedback"
+    assert send({"feedback": [_entry(card=card)] * 100}).status_code == 200
 
 
 def test_a_body_that_is_not_json_is_a_400(feedback_client, token_minter, store):

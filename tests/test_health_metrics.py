@@ -8,7 +8,10 @@ import logging
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from sqlalchemy import text
+
 from cds_hooks.app import create_app
+from cds_hooks.runtime import EXTENSION_KEY
 from cds_hooks.observability import JsonFormatter
 from cds_hooks.settings import Settings
 from support.bodies import PATIENT_ID, patient_view
@@ -53,6 +56,30 @@ def test_healthz_is_503_json_when_the_database_is_unreachable(tmp_path):
 
     assert response.status_code == 503
     assert error_of(response)["code"] == "unavailable"
+
+
+def test_healthz_is_503_when_the_sqlite_file_is_deleted_under_the_running_service(make_app, tmp_path):
+    client = make_app().test_client()
+    assert client.get("/healthz").status_code == 200
+
+    (tmp_path / "app0.sqlite3").unlink()
+
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert error_of(response)["message"] == "the database file is gone"
+
+
+def test_healthz_is_503_when_the_schema_is_not_the_one_this_version_needs(make_app, fresh_database_url):
+    app = make_app(database_url=fresh_database_url)
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 200
+
+    with app.extensions[EXTENSION_KEY].store.engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0004'"))
+
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert "revision 0004" in error_of(response)["message"]
 
 
 # --- metrics ------------------------------------------------------------------------

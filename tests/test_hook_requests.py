@@ -46,7 +46,7 @@ def test_patient_view_call_returns_valid_cards_built_from_prefetch(client, greet
 def test_base_url_comes_from_public_url_setting(make_app, greeter):
     client = make_app(providers=[greeter], public_url="https://cds.example.org/").test_client()
 
-    response = client.post(URL, json=patient_view())
+    response = client.post(URL, json=patient_view(), base_url="https://cds.example.org")
 
     assert response.json["cards"][0]["links"][0]["url"].startswith("https://cds.example.org/handouts/")
 

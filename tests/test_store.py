@@ -7,7 +7,9 @@ import hmac
 import os
 import stat
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,15 +18,16 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, select, text
+from sqlalchemy import Connection, inspect, select, text
 
 from cds_hooks.settings import Settings
-from cds_hooks.store import FeedbackItem, JtiAlreadySeen, JtiClaim, OverrideReason, Store, StoreUnavailable, UnknownCard, UnknownSuggestion
-from cds_hooks.store.schema import Base, Feedback, IssuedCard, SeenJti
+from cds_hooks.store import FeedbackItem, JtiClaim, OverrideReason, Store, StoreUnavailable, UnknownCard, UnknownSuggestion
+from cds_hooks.store.schema import PRE_TENANT, Base, Feedback, IssuedCard, SeenJti
 from cds_hooks.store.store import MIGRATIONS_DIR, SCHEMA_REVISION
-from support.store_auth import OTHER_SERVICE_ID, SERVICE_ID, issue_card, row_counts
+from support.store_auth import OTHER_SERVICE_ID, SERVICE_ID, TEST_ISSUER, issue_card, row_counts
 
 NOW = datetime(2025, 1, 30, 10, 5, 31, tzinfo=UTC)
+OTHER_TENANT = "https://other-ehr.example.com"
 TABLES = {"issued_cards", "feedback", "seen_jti", "alembic_version"}
 
 
@@ -79,19 +82,29 @@ def test_migrations_match_the_models(store):
     assert differences == []
 
 
+# The issued_cards columns every revision before 0005 has.
+OLD_CARD_COLUMNS = "(id, service_id, card_uuid, hook_instance, patient_hash, indicator, suggestion_uuids, issued_at)"
+
+
+@contextmanager
+def _migrated_to(store: Store, revision: str) -> Iterator[Connection]:
+    """A transaction on ``store``'s empty database, migrated only up to ``revision``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+        yield connection
+
+
 def test_migration_0003_copies_the_latest_override_of_each_card(fresh_database_url, tmp_path):
     """Cards overridden before the upgrade stay quiet after it: their latest override moves onto the card."""
     store = Store.from_settings(Settings(database_url=fresh_database_url, instance_dir=str(tmp_path)))
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
     try:
-        with store.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0002")
-            columns = "(id, service_id, card_uuid, hook_instance, patient_hash, indicator, suggestion_uuids, issued_at)"
+        with _migrated_to(store, "0002") as connection:
             for card_id in (1, 2, 3):
                 connection.execute(
-                    text(f"INSERT INTO issued_cards {columns} VALUES (:id, 's', :uuid, 'h', 'p', 'info', '[]', :at)"),
+                    text(f"INSERT INTO issued_cards {OLD_CARD_COLUMNS} VALUES (:id, 's', :uuid, 'h', 'p', 'info', '[]', :at)"),
                     {"id": card_id, "uuid": f"c{card_id}", "at": NOW},
                 )
             feedback_rows = [(1, "overridden", 0), (1, "overridden", 2), (1, "accepted", 3), (2, "accepted", 1)]
@@ -111,6 +124,26 @@ def test_migration_0003_copies_the_latest_override_of_each_card(fresh_database_u
         store.close()
 
 
+def test_migration_0005_gives_existing_cards_a_tenant_no_caller_is(fresh_database_url, tmp_path):
+    """Cards recorded before tenants keep their rows and counts, but no tenant can send feedback on them."""
+    store = Store.from_settings(Settings(database_url=fresh_database_url, instance_dir=str(tmp_path)))
+    try:
+        with _migrated_to(store, "0004") as connection:
+            connection.execute(
+                text(f"INSERT INTO issued_cards {OLD_CARD_COLUMNS} VALUES (1, :s, 'old-card', 'h', 'p', 'info', '[]', :at)"),
+                {"s": SERVICE_ID, "at": NOW},
+            )
+        store.migrate()
+        assert store.schema_revision() == SCHEMA_REVISION
+        with store.engine.connect() as connection:
+            assert connection.execute(select(IssuedCard.tenant)).scalars().all() == [PRE_TENANT]
+        with pytest.raises(UnknownCard):
+            store.record_feedback(SERVICE_ID, TEST_ISSUER, [overridden("old-card")])
+        assert [count.issued for count in store.card_outcome_counts()] == [1]
+    finally:
+        store.close()
+
+
 def test_sqlite_database_runs_in_wal_mode(tmp_path):
     store = Store.from_settings(Settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}", instance_dir=str(tmp_path)))
     try:
@@ -122,7 +155,7 @@ def test_sqlite_database_runs_in_wal_mode(tmp_path):
 
 
 def test_ping_reports_a_reachable_database(store):
-    assert store.ping() is True
+    assert store.health_problem() is None
 
 
 # -- issued cards ---------------------------------------------------------------------
@@ -135,7 +168,7 @@ def test_issued_cards_keep_only_a_keyed_hash_of_the_patient_id(store_settings):
         with store.engine.connect() as connection:
             row = connection.execute(select(IssuedCard.__table__)).one()
         assert "patient-123" not in repr(tuple(row))
-        assert row.patient_hash == hmac.new(b"test-key", b"patient-123", hashlib.sha256).hexdigest()
+        assert row.patient_hash == hmac.new(b"test-key", f"{TEST_ISSUER}\x00patient-123".encode(), hashlib.sha256).hexdigest()
         assert row.topic_code == "bme-education"
         assert row.suggestion_uuids == ["s-1", "s-2"]
     finally:
@@ -160,7 +193,7 @@ def test_generated_patient_hash_key_is_private_and_reused(store_settings, tmp_pa
 
 def test_cards_without_uuid_are_not_recorded(store):
     store.record_issued_cards(
-        service_id=SERVICE_ID, hook_instance="h-1", patient_id="p", cards=[{"summary": "no uuid", "indicator": "info"}]
+        service_id=SERVICE_ID, tenant=TEST_ISSUER, hook_instance="h-1", patient_id="p", cards=[{"summary": "no uuid", "indicator": "info"}]
     )
     assert row_counts(store)["issued_cards"] == 0
 
@@ -171,8 +204,8 @@ def _card(topic: str) -> dict:
 
 
 def _record(store: Store, cards: list[dict], fingerprints: dict[str, str], may_be_quiet, *, patient_id: str = "p",
-            quiet_since: datetime | None = None) -> set[str]:
-    return store.record_issued_cards(service_id=SERVICE_ID, hook_instance=str(uuid.uuid4()), patient_id=patient_id,
+            quiet_since: datetime | None = None, tenant: str = TEST_ISSUER) -> set[str]:
+    return store.record_issued_cards(service_id=SERVICE_ID, tenant=tenant, hook_instance=str(uuid.uuid4()), patient_id=patient_id,
                                      cards=cards, fingerprints=fingerprints, may_be_quiet=may_be_quiet,
                                      quiet_since=quiet_since or datetime.now(UTC) - timedelta(days=1))
 
@@ -185,7 +218,7 @@ def _recorded_uuids(store: Store) -> set[str]:
 def test_only_a_candidate_saying_what_an_overridden_card_said_on_its_topic_is_quiet_and_unrecorded(store):
     dismissed = _card("bme-education")
     _record(store, [dismissed], {dismissed["uuid"]: "same"}, ())
-    store.record_feedback(SERVICE_ID, [overridden(dismissed["uuid"])])
+    store.record_feedback(SERVICE_ID, TEST_ISSUER, [overridden(dismissed["uuid"])])
     same, changed, not_candidate = (_card("bme-education") for _ in range(3))
     other_topic = _card("xray-first")
     fingerprints = {same["uuid"]: "same", changed["uuid"]: "changed", not_candidate["uuid"]: "same", other_topic["uuid"]: "same"}
@@ -200,21 +233,39 @@ def test_only_a_candidate_saying_what_an_overridden_card_said_on_its_topic_is_qu
 def test_an_override_quiets_neither_another_patient_nor_cards_after_the_quiet_period(store):
     dismissed = _card("bme-education")
     _record(store, [dismissed], {dismissed["uuid"]: "same"}, ())
-    store.record_feedback(SERVICE_ID, [overridden(dismissed["uuid"])])
+    store.record_feedback(SERVICE_ID, TEST_ISSUER, [overridden(dismissed["uuid"])])
     for patient_id, since in (("another-patient", None), ("p", datetime.now(UTC) + timedelta(minutes=5))):
         card = _card("bme-education")
         assert _record(store, [card], {card["uuid"]: "same"}, {card["uuid"]}, patient_id=patient_id, quiet_since=since) == set()
         assert card["uuid"] in _recorded_uuids(store)
 
 
+def test_an_override_by_one_tenant_quiets_no_card_of_another_tenant_for_the_same_patient_id(store):
+    dismissed = _card("bme-education")
+    _record(store, [dismissed], {dismissed["uuid"]: "same"}, (), tenant=TEST_ISSUER)
+    store.record_feedback(SERVICE_ID, TEST_ISSUER, [overridden(dismissed["uuid"])])
+    other, own = _card("bme-education"), _card("bme-education")
+
+    assert _record(store, [other], {other["uuid"]: "same"}, {other["uuid"]}, tenant=OTHER_TENANT) == set()
+    assert _record(store, [own], {own["uuid"]: "same"}, {own["uuid"]}, tenant=TEST_ISSUER) == {own["uuid"]}
+
+
 # -- feedback -------------------------------------------------------------------------
+
+
+def test_feedback_is_accepted_only_from_the_tenant_the_card_was_issued_to(store):
+    card = issue_card(store, tenant=TEST_ISSUER)
+    with pytest.raises(UnknownCard):
+        store.record_feedback(SERVICE_ID, OTHER_TENANT, [overridden(card)])
+    store.record_feedback(SERVICE_ID, TEST_ISSUER, [overridden(card)])
+    assert row_counts(store)["feedback"] == 1
 
 
 def test_accepted_and_overridden_feedback_is_stored(store):
     card_a = issue_card(store, suggestions=("s-1",))
     card_b = issue_card(store)
     reason = OverrideReason(system="http://example.org/reasons", code="not-relevant", user_comment="Seen already.")
-    store.record_feedback(SERVICE_ID, [accepted(card_a, "s-1"), overridden(card_b, override_reason=reason)])
+    store.record_feedback(SERVICE_ID, TEST_ISSUER, [accepted(card_a, "s-1"), overridden(card_b, override_reason=reason)])
 
     with store.engine.connect() as connection:
         rows = connection.execute(
@@ -230,7 +281,7 @@ def test_accepted_and_overridden_feedback_is_stored(store):
 def test_feedback_for_a_card_never_issued_stores_nothing(store):
     known = issue_card(store)
     with pytest.raises(UnknownCard) as raised:
-        store.record_feedback(SERVICE_ID, [overridden(known), overridden("never-issued")])
+        store.record_feedback(SERVICE_ID, TEST_ISSUER, [overridden(known), overridden("never-issued")])
     assert raised.value.index == 1
     assert row_counts(store)["feedback"] == 0
 
@@ -238,15 +289,29 @@ def test_feedback_for_a_card_never_issued_stores_nothing(store):
 def test_feedback_about_another_services_card_is_refused(store):
     card = issue_card(store, service_id=OTHER_SERVICE_ID)
     with pytest.raises(UnknownCard):
-        store.record_feedback(SERVICE_ID, [overridden(card)])
+        store.record_feedback(SERVICE_ID, TEST_ISSUER, [overridden(card)])
 
 
 def test_accepting_a_suggestion_the_card_never_offered_stores_nothing(store):
     card = issue_card(store, suggestions=("s-1",))
     with pytest.raises(UnknownSuggestion) as raised:
-        store.record_feedback(SERVICE_ID, [accepted(card, "s-1", "s-forged")])
+        store.record_feedback(SERVICE_ID, TEST_ISSUER, [accepted(card, "s-1", "s-forged")])
     assert (raised.value.index, raised.value.suggestion_index) == (0, 1)
     assert row_counts(store)["feedback"] == 0
+
+
+def test_reports_count_each_card_once_with_its_latest_outcome_and_reason(store):
+    card = issue_card(store, suggestions=("s-1",))
+    first = OverrideReason(system="http://example.org/reasons", code="not-relevant", display="Not relevant")
+    for _ in range(3):
+        store.record_feedback(SERVICE_ID, TEST_ISSUER, [overridden(card, override_reason=first)])
+    store.record_feedback(SERVICE_ID, TEST_ISSUER, [accepted(card, "s-1")])
+    ((counts),) = store.card_outcome_counts()
+    assert (counts.issued, counts.accepted, counts.overridden) == (1, 1, 0)
+    assert store.override_reason_counts() == []
+
+    store.record_feedback(SERVICE_ID, TEST_ISSUER, [overridden(card, override_reason=first)])
+    assert [reason.count for reason in store.override_reason_counts()] == [1]
 
 
 # -- JWT ids --------------------------------------------------------------------------
@@ -295,65 +360,6 @@ def test_one_token_raced_to_many_workers_is_accepted_exactly_once(store_settings
     assert sorted(results) == [False] * 7 + [True]
 
 
-def _record_with_claim(store: Store, claim: JtiClaim) -> tuple[dict, set[str]]:
-    card = _card("bme-education")
-    quiet = store.record_issued_cards(service_id=SERVICE_ID, hook_instance=str(uuid.uuid4()), patient_id="p",
-                                      cards=[card], claim=claim)
-    return card, quiet
-
-
-def test_cards_recorded_with_a_claim_record_the_jti_too_and_a_second_use_records_nothing(store):
-    claim = JtiClaim("https://a.example", "with-cards", datetime.now(UTC) + timedelta(minutes=5))
-    card, quiet = _record_with_claim(store, claim)
-    assert quiet == set() and _recorded_uuids(store) == {card["uuid"]}
-    assert store.claim_jti(claim) is False  # the record claimed it
-
-    with pytest.raises(JtiAlreadySeen):
-        _record_with_claim(store, claim)
-    assert row_counts(store) == {"issued_cards": 1, "feedback": 0, "seen_jti": 1}
-
-
-def test_a_claim_with_no_card_to_record_still_records_the_jti(store):
-    claim = JtiClaim("https://a.example", "no-uuid-card", datetime.now(UTC) + timedelta(minutes=5))
-    store.record_issued_cards(service_id=SERVICE_ID, hook_instance="h-1", patient_id="p",
-                              cards=[{"summary": "no uuid", "indicator": "info"}], claim=claim)
-    assert row_counts(store) == {"issued_cards": 0, "feedback": 0, "seen_jti": 1}
-    with pytest.raises(JtiAlreadySeen):
-        store.record_issued_cards(service_id=SERVICE_ID, hook_instance="h-2", patient_id="p", cards=[], claim=claim)
-
-
-def test_cards_are_not_recorded_with_a_jti_claimed_before(store):
-    claim = JtiClaim("https://a.example", "claimed-alone", datetime.now(UTC) + timedelta(minutes=5))
-    assert store.claim_jti(claim) is True
-
-    with pytest.raises(JtiAlreadySeen):
-        _record_with_claim(store, claim)
-    assert row_counts(store) == {"issued_cards": 0, "feedback": 0, "seen_jti": 1}
-    _record(store, [_card("bme-education")], {}, ())  # the connection is still usable after a refused claim
-    assert row_counts(store)["issued_cards"] == 1
-
-
-def test_one_token_raced_with_cards_to_many_workers_records_cards_exactly_once(store_settings, store):
-    workers = [Store.from_settings(store_settings) for _ in range(8)]
-    claim = JtiClaim("https://ehr.example.org", "raced-with-cards", datetime.now(UTC) + timedelta(minutes=5))
-
-    def record(worker: Store) -> bool:
-        try:
-            _record_with_claim(worker, claim)
-        except JtiAlreadySeen:
-            return False
-        return True
-
-    try:
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            results = list(pool.map(record, workers))
-    finally:
-        for worker in workers:
-            worker.close()
-    assert sorted(results) == [False] * 7 + [True]
-    assert row_counts(store) == {"issued_cards": 1, "feedback": 0, "seen_jti": 1}
-
-
 # -- outages --------------------------------------------------------------------------
 
 UNREACHABLE = {
@@ -366,11 +372,11 @@ UNREACHABLE = {
 def test_an_unreachable_database_raises_store_unavailable(backend, tmp_path):
     store = Store.from_settings(Settings(database_url=UNREACHABLE[backend], instance_dir=str(tmp_path)))
     try:
-        assert store.ping() is False
+        assert store.health_problem() is not None
         with pytest.raises(StoreUnavailable):
             store.claim_jti(JtiClaim("https://a.example", "j", datetime.now(UTC)))
         with pytest.raises(StoreUnavailable):
-            store.record_feedback(SERVICE_ID, [overridden("c")])
+            store.record_feedback(SERVICE_ID, TEST_ISSUER, [overridden("c")])
         with pytest.raises(StoreUnavailable):
             _record(store, [_card("bme-education")], {}, ())
         with pytest.raises(StoreUnavailable):

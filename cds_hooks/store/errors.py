@@ -11,10 +11,6 @@ class StoreUnavailable(StoreError):
     """The database cannot be reached or is not migrated: the caller should answer 503."""
 
 
-class JtiAlreadySeen(StoreError):
-    """A token id was recorded before (by any instance sharing the database): the call is a replay (answer 401)."""
-
-
 class UnknownCard(StoreError):
     """Feedback names a card uuid that this service never issued (answer 400).
 

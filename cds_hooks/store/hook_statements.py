@@ -1,27 +1,26 @@
 """The database work of a hook call: claim the token's ``jti``; record the cards it returns, leaving quiet ones out.
 
 Both run on every call, so each is as few round trips, and as little Python,
-as the backend allows. A call that returns cards claims its ``jti`` in the
-same atomic step as the record (``claim``), one statement instead of two; a
-call that fetches from the EHR, returns no card or fails claims it on its own
-first (:mod:`cds_hooks.hooks` says when).
+as the backend allows. The claim comes first, on its own, right after the
+token's signature is checked (:mod:`cds_hooks.auth`), so a replayed token
+costs one cheap insert whatever its body holds; the record comes after
+evaluation, keyed by the caller's tenant.
 
 PostgreSQL: each is **one autocommitted statement**, atomic by itself, run on
 psycopg's cursor of the connection the calling thread keeps for them
-(:mod:`.thread_connections`) rather than through SQLAlchemy's execution
-layer, which cost as much client CPU as the statements themselves. The record
-is a single statement whose common table expressions find which of the candidate cards were overridden with the same
-content since a date, insert every other card, and return the uuids of the
-quiet ones; it replaced a ``BEGIN``, a ``SELECT``, a pipelined ``INSERT``
-and a ``COMMIT``, and the claim folded into it saves the database a
-statement a call. The texts never change, so psycopg prepares each once per
-connection; the cards travel as one JSON parameter. Both are
+(:mod:`.thread_connections`) rather than through SQLAlchemy's execution layer, which cost as much client
+CPU as the statements themselves. The record is a single statement whose
+common table expressions find which of the candidate cards were overridden
+with the same content since a date, insert every other card, and return the
+uuids of the quiet ones (it replaced a ``BEGIN``, a ``SELECT``, a pipelined
+``INSERT`` and a ``COMMIT``). The texts never change, so psycopg prepares
+each once per connection; the cards travel as one JSON parameter. Both are
 PostgreSQL's own SQL, written here once, in psycopg's ``%(name)s`` style.
 
 SQLite has no data-modifying ``WITH``, and a statement costs it no round trip:
-the record is the claim's ``INSERT``, a ``SELECT`` of the overridden cards
-and an ``INSERT`` of the rest in one ``BEGIN IMMEDIATE`` transaction (the
-caller's), with the same answer, through SQLAlchemy (whose types store SQLite's dates and JSON).
+the record is a ``SELECT`` of the overridden cards and an ``INSERT`` of the
+rest in one ``BEGIN IMMEDIATE`` transaction (the caller's), with the same
+answer, through SQLAlchemy (whose types store SQLite's dates and JSON).
 
 The SQLAlchemy statements are built once, at import: SQLAlchemy spends more
 time building a ``select`` with its operators than executing it on SQLite,
@@ -63,27 +62,18 @@ OVERRIDDEN_FINGERPRINTS_SQLITE = (
     .where(
         issued_cards.c.service_id == bindparam("service_id"),
         issued_cards.c.patient_hash == bindparam("patient_hash"),
+        issued_cards.c.tenant == bindparam("tenant"),
         issued_cards.c.topic_code.in_(bindparam("topics", expanding=True)),
         issued_cards.c.fingerprint.is_not(None),
         issued_cards.c.last_overridden_at >= bindparam("since"),
     )
 )
-# PostgreSQL's record: the same question and the same insert, in one statement, with the token's claim when
-# one is given (a NULL token_key: none): its cards are inserted only if the claim's row was (PostgreSQL runs every
-# part on one snapshot, and a concurrent insert of the same key makes ON CONFLICT wait for that transaction).
+# PostgreSQL's record: the same question and the same insert, in one statement.
 # The lookup is a scalar subquery, not EXISTS, so it stays one probe of the partial index of overridden cards
 # per card (migration 0004): PostgreSQL turns EXISTS into a join, which the generic plan of this prepared
 # statement (it guesses 100 cards from the JSON) may answer by hashing the patient's card history instead.
 RECORD_CARDS_POSTGRESQL = """
-    WITH claim AS (
-        INSERT INTO seen_jti (token_key, expires_at)
-        SELECT CAST(%(token_key)s AS varchar), CAST(%(expires_at)s AS timestamptz)
-        WHERE CAST(%(token_key)s AS varchar) IS NOT NULL
-        ON CONFLICT DO NOTHING
-        RETURNING token_key
-    ), allowed AS (
-        SELECT CAST(%(token_key)s AS varchar) IS NULL OR EXISTS (SELECT 1 FROM claim) AS ok
-    ), cards AS (
+    WITH cards AS (
         SELECT * FROM json_to_recordset(CAST(%(cards)s AS json)) AS card(
             card_uuid varchar, topic_code varchar, indicator varchar, suggestion_uuids json,
             fingerprint varchar, may_be_quiet boolean)
@@ -93,17 +83,17 @@ RECORD_CARDS_POSTGRESQL = """
             SELECT 1 FROM issued_cards AS earlier
             WHERE earlier.service_id = %(service_id)s AND earlier.patient_hash = %(patient_hash)s
               AND earlier.topic_code = card.topic_code AND earlier.fingerprint = card.fingerprint
-              AND earlier.last_overridden_at >= %(since)s
+              AND earlier.last_overridden_at >= %(since)s AND earlier.tenant = %(tenant)s
             LIMIT 1) IS NOT NULL
     ), recorded AS (
-        INSERT INTO issued_cards (service_id, card_uuid, hook_instance, patient_hash, topic_code, indicator,
+        INSERT INTO issued_cards (service_id, tenant, card_uuid, hook_instance, patient_hash, topic_code, indicator,
                                   suggestion_uuids, issued_at, fingerprint)
-        SELECT %(service_id)s, card.card_uuid, %(hook_instance)s, %(patient_hash)s, card.topic_code, card.indicator,
-               card.suggestion_uuids, %(issued_at)s, card.fingerprint
-        FROM cards AS card WHERE (SELECT ok FROM allowed) AND card.card_uuid NOT IN (SELECT card_uuid FROM quiet)
+        SELECT %(service_id)s, %(tenant)s, card.card_uuid, %(hook_instance)s, %(patient_hash)s, card.topic_code,
+               card.indicator, card.suggestion_uuids, %(issued_at)s, card.fingerprint
+        FROM cards AS card WHERE card.card_uuid NOT IN (SELECT card_uuid FROM quiet)
         ON CONFLICT DO NOTHING
     )
-    SELECT (SELECT ok FROM allowed), ARRAY(SELECT card_uuid FROM quiet)
+    SELECT ARRAY(SELECT card_uuid FROM quiet)
 """
 # Feedback keeps the latest override with its card (read above); the condition keeps the latest if clocks step back.
 MARK_OVERRIDDEN = (
@@ -128,6 +118,7 @@ class CardsToRecord:
     """
 
     service_id: str
+    tenant: str
     hook_instance: str
     patient_hash: str
     cards: Sequence[Mapping[str, Any]]
@@ -163,16 +154,12 @@ def claim_jti_postgresql(cursor: Any, claim: JtiClaim) -> bool:
     return cursor.fetchone() is not None
 
 
-def record_cards_sqlite(connection: Connection, record: CardsToRecord, claim: JtiClaim | None = None) -> tuple[bool, set[str]]:
-    """SQLite: record the cards that are not quiet; whether the ``claim`` was new, and the uuids of the quiet cards.
+def record_cards_sqlite(connection: Connection, record: CardsToRecord) -> set[str]:
+    """SQLite: record the cards that are not quiet; the uuids of the quiet cards.
 
-    Two statements (three with a ``claim``), which the caller runs in one
-    write transaction. A card uuid already recorded for this service keeps
-    its first record. If the claim's token id was recorded before, nothing
-    is recorded: ``(False, set())``.
+    Two statements, which the caller runs in one write transaction. A card
+    uuid already recorded for this service keeps its first record.
     """
-    if claim is not None and not claim_jti_sqlite(connection, claim):
-        return False, set()
     rows = record.rows()
     since = record.quiet_since if record.may_be_quiet else None
     candidates = [row for row in rows if row["may_be_quiet"] and row["topic_code"] is not None]
@@ -180,38 +167,38 @@ def record_cards_sqlite(connection: Connection, record: CardsToRecord, claim: Jt
     if candidates and since is not None:
         parameters = {
             "service_id": record.service_id,
+            "tenant": record.tenant,
             "patient_hash": record.patient_hash,
             "topics": sorted({row["topic_code"] for row in candidates}),
             "since": since,
         }
         overridden = {(row.topic_code, row.fingerprint) for row in connection.execute(OVERRIDDEN_FINGERPRINTS_SQLITE, parameters)}
         quiet = {row["card_uuid"] for row in candidates if (row["topic_code"], row["fingerprint"]) in overridden}
-    issued = {"service_id": record.service_id, "hook_instance": record.hook_instance, "patient_hash": record.patient_hash,
-              "issued_at": datetime.now(UTC)}  # fmt: skip
+    issued = {"service_id": record.service_id, "tenant": record.tenant, "hook_instance": record.hook_instance,
+              "patient_hash": record.patient_hash, "issued_at": datetime.now(UTC)}  # fmt: skip
     shown = [{**issued, **{k: v for k, v in row.items() if k != "may_be_quiet"}} for row in rows if row["card_uuid"] not in quiet]
     if shown:
         connection.execute(INSERT_ISSUED_CARDS_SQLITE, shown)
-    return True, quiet
+    return quiet
 
 
-def record_cards_postgresql(cursor: Any, record: CardsToRecord, claim: JtiClaim | None = None) -> tuple[bool, set[str]]:
+def record_cards_postgresql(cursor: Any, record: CardsToRecord) -> set[str]:
     """:func:`record_cards_sqlite` as one autocommitted statement on a psycopg cursor."""
     rows = record.rows()
-    if not rows and claim is None:
-        return True, set()
+    if not rows:
+        return set()
     parameters = {
-        "token_key": None if claim is None else _token_key(claim),
-        "expires_at": None if claim is None else claim.expires_at,
         "cards": json.dumps(rows),
         "service_id": record.service_id,
+        "tenant": record.tenant,
         "hook_instance": record.hook_instance,
         "patient_hash": record.patient_hash,
         "since": record.quiet_since if record.may_be_quiet else None,
         "issued_at": datetime.now(UTC),
     }
     cursor.execute(RECORD_CARDS_POSTGRESQL, parameters)
-    allowed, quiet = cursor.fetchone()
-    return allowed, set(quiet)
+    (quiet,) = cursor.fetchone()
+    return set(quiet)
 
 
 def _token_key(claim: JtiClaim) -> str:

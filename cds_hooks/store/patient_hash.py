@@ -1,6 +1,7 @@
 """Keyed hashes of patient ids, so the database can link a patient's cards without holding the id.
 
-A plain SHA-256 of a patient id can be reversed by hashing every plausible id;
+The hash covers the tenant with the id: two EHRs that use the same patient
+id are two patients. A plain SHA-256 of a patient id can be reversed by hashing every plausible id;
 an HMAC with a secret key cannot. The key comes from
 ``BME_CDS_PATIENT_HASH_KEY`` or, when that is empty, from
 ``<instance_dir>/patient-hash.key`` (generated once, mode 0600). Every
@@ -30,9 +31,10 @@ class PatientHasher:
         self._key: bytes | None = None
         self._lock = threading.Lock()
 
-    def hash(self, patient_id: str) -> str:
-        """64 hex characters, stable for one key."""
-        return hmac.new(self._get_key(), patient_id.encode("utf-8"), hashlib.sha256).hexdigest()
+    def hash(self, tenant: str, patient_id: str) -> str:
+        """64 hex characters, stable for one key: the same id from two tenants gives two hashes."""
+        message = f"{tenant}\x00{patient_id}".encode()
+        return hmac.new(self._get_key(), message, hashlib.sha256).hexdigest()
 
     def _get_key(self) -> bytes:
         if self._key is None:

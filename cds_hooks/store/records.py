@@ -47,7 +47,7 @@ class CardOutcomeCount:
     """Cards of one service and topic (and issue day, when asked for): how many were issued, accepted, overridden.
 
     ``accepted`` and ``overridden`` count cards, not feedback entries: a card
-    accepted twice counts once.
+    counts once, with the outcome of its latest entry.
     """
 
     service_id: str

@@ -1,6 +1,9 @@
 """Tables of the service database (the Alembic migrations create exactly these).
 
-Patient ids never appear here: ``issued_cards.patient_hash`` is a keyed hash.
+Patient ids never appear here: ``issued_cards.patient_hash`` is a keyed hash
+(of the tenant and the id). ``issued_cards.tenant`` is the caller a card was
+issued to (:mod:`cds_hooks.auth`); cards issued before tenants existed carry
+:data:`PRE_TENANT` and belong to no caller.
 ``seen_jti.token_key`` is a SHA-256 of issuer and jti, so arbitrarily long
 values fit one fixed-width primary key.
 """
@@ -14,6 +17,9 @@ from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, S
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+#: The tenant of the cards recorded before tenants existed (migration 0005): no caller is this tenant.
+PRE_TENANT = "(before tenants)"
 
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
 Id = BigInteger().with_variant(Integer(), "sqlite")
@@ -64,6 +70,8 @@ class IssuedCard(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     service_id: Mapped[str] = mapped_column(String(128))
+    # Who the card was issued to: feedback and suppression look only at the caller's own cards.
+    tenant: Mapped[str] = mapped_column(Text, server_default=PRE_TENANT)
     card_uuid: Mapped[str] = mapped_column(String(100))
     hook_instance: Mapped[str] = mapped_column(String(100))
     patient_hash: Mapped[str] = mapped_column(String(64))

@@ -23,7 +23,7 @@ from sqlalchemy import exc as sa_exc
 
 from cds_hooks.settings import Settings
 from cds_hooks.store.engine import READ_ONLY, TRANSACTION_ISOLATION, create_store_engine
-from cds_hooks.store.errors import JtiAlreadySeen, StoreUnavailable, UnknownCard, UnknownSuggestion
+from cds_hooks.store.errors import StoreUnavailable, UnknownCard, UnknownSuggestion
 from cds_hooks.store.hook_statements import (
     MARK_OVERRIDDEN,
     CardsToRecord,
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: The newest migration's revision (tests/test_store.py holds it to Alembic's head).
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 # Arbitrary constant naming the PostgreSQL advisory lock that serialises concurrent migrations.
 MIGRATION_LOCK_ID = 4_211_977_301
 # How often (per process) expired jti rows are deleted, piggy-backing on a claim.
@@ -51,6 +51,11 @@ JTI_PURGE_INTERVAL_SECONDS = 60.0
 
 # Errors that mean "the database is not there (or not migrated)", as opposed to a bug.
 _UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.ProgrammingError, sa_exc.TimeoutError)
+
+
+# Only the latest feedback entry of each card counts in the reports: a card's outcome is what was said last,
+# so sending feedback again can neither inflate the counts nor stack override reasons.
+_LATEST_FEEDBACK = feedback.c.id.in_(select(func.max(feedback.c.id)).group_by(feedback.c.issued_card_id))
 
 
 def _utcnow() -> datetime:
@@ -114,14 +119,26 @@ class Store:
         except sa_exc.DBAPIError:  # no table yet, or no database: migrate() then says which
             return None
 
-    def ping(self) -> bool:
-        """True when the database answers a trivial query."""
+    def health_problem(self) -> str | None:
+        """Why this database cannot serve calls now (``None``: it can), without connection details.
+
+        The schema must be at :data:`SCHEMA_REVISION`, which a database that
+        is down, empty or migrated by another version is not. A SQLite file
+        deleted under the running service is noticed too: pooled connections
+        would keep reading and writing the deleted file, which nobody will
+        ever see again.
+        """
+        database = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
+        if database and database != ":memory:" and not Path(database).exists():
+            return "the database file is gone"
         try:
             with self._read() as connection:
-                connection.execute(text("SELECT 1"))
+                revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
         except StoreUnavailable:
-            return False
-        return True
+            return "the database is unreachable or not migrated"
+        if revision != SCHEMA_REVISION:
+            return f"the database schema is at revision {revision}, this version needs {SCHEMA_REVISION}"
+        return None
 
     # -- issued cards and feedback ------------------------------------------------
 
@@ -129,32 +146,29 @@ class Store:
         self,
         *,
         service_id: str,
+        tenant: str,
         hook_instance: str,
         patient_id: str,
         cards: Sequence[Mapping[str, Any]],
         fingerprints: Mapping[str, str] | None = None,
         may_be_quiet: Collection[str] = (),
         quiet_since: datetime | None = None,
-        claim: JtiClaim | None = None,
     ) -> set[str]:
-        """Remember the cards a hook call returns, so their feedback can be validated later; atomically.
-
-        With ``claim``, the call's token id is recorded in the same atomic
-        step (as :meth:`claim_jti` would): if it was seen before, nothing is
-        recorded and :class:`JtiAlreadySeen` is raised.
+        """Remember the cards a hook call returns to ``tenant``, so their feedback can be validated later; atomically.
 
         Of the card uuids in ``may_be_quiet``, those whose topic and
-        ``fingerprints`` value match a card of this service for this patient
-        that was overridden at or after ``quiet_since`` are *quiet*: they are
-        not recorded, and their uuids are returned (the caller leaves them
-        out of the answer). Cards without a ``uuid`` cannot receive feedback
-        and are not stored; a card uuid already recorded for this service
-        keeps its first record.
+        ``fingerprints`` value match a card of this service for this tenant's
+        patient that was overridden at or after ``quiet_since`` are *quiet*:
+        they are not recorded, and their uuids are returned (the caller leaves
+        them out of the answer). Cards without a ``uuid`` cannot receive
+        feedback and are not stored; a card uuid already recorded for this
+        service keeps its first record.
         """
         record = CardsToRecord(
             service_id=service_id,
+            tenant=tenant,
             hook_instance=hook_instance,
-            patient_hash=self._patient_hasher.hash(patient_id),
+            patient_hash=self._patient_hasher.hash(tenant, patient_id),
             cards=cards,
             fingerprints=fingerprints or {},
             may_be_quiet=may_be_quiet,
@@ -162,20 +176,14 @@ class Store:
         )
         if self._on_postgresql:
             with self._driver_cursor() as cursor:
-                claimed, quiet = record_cards_postgresql(cursor, record, claim)
-        else:
-            with self._write() as connection:
-                claimed, quiet = record_cards_sqlite(connection, record, claim)
-        if claim is not None:
-            self._purge_expired_jti_now_and_then()
-        if not claimed:
-            raise JtiAlreadySeen()
-        return quiet
+                return record_cards_postgresql(cursor, record)
+        with self._write() as connection:
+            return record_cards_sqlite(connection, record)
 
-    def record_feedback(self, service_id: str, items: Sequence[FeedbackItem]) -> None:
-        """Store a whole feedback body, or nothing.
+    def record_feedback(self, service_id: str, tenant: str, items: Sequence[FeedbackItem]) -> None:
+        """Store a whole feedback body from ``tenant``, or nothing.
 
-        Raises :class:`UnknownCard` for a card uuid this service never issued and
+        Raises :class:`UnknownCard` for a card uuid this service never issued to this tenant and
         :class:`UnknownSuggestion` for an accepted suggestion the card never offered.
         """
         received_at = _utcnow()
@@ -185,6 +193,7 @@ class Store:
                 for row in connection.execute(
                     select(issued_cards.c.id, issued_cards.c.card_uuid, issued_cards.c.suggestion_uuids).where(
                         issued_cards.c.service_id == service_id,
+                        issued_cards.c.tenant == tenant,
                         issued_cards.c.card_uuid.in_({item.card_uuid for item in items}),
                     )
                 )
@@ -207,7 +216,10 @@ class Store:
     # -- analytics ----------------------------------------------------------------
 
     def card_outcome_counts(self, since: datetime | None = None, *, by_day: bool = False) -> list[CardOutcomeCount]:
-        """Issued, accepted and overridden cards per service and topic (and UTC issue day), for cards issued since ``since``."""
+        """Issued, accepted and overridden cards per service and topic (and UTC issue day), for cards issued since ``since``.
+
+        A card counts once, with the outcome of its latest feedback entry.
+        """
         window = [] if since is None else [issued_cards.c.issued_at >= since]
         with self._read() as connection:
             keys = [issued_cards.c.service_id, issued_cards.c.topic_code]
@@ -215,9 +227,9 @@ class Store:
                 keys.append(_utc_day(connection, issued_cards.c.issued_at).label("day"))
             issued_query = select(*keys, func.count().label("cards")).where(*window).group_by(*keys)
             outcome_query = (
-                select(*keys, feedback.c.outcome, func.count(func.distinct(issued_cards.c.id)).label("cards"))
+                select(*keys, feedback.c.outcome, func.count().label("cards"))
                 .select_from(issued_cards.join(feedback, feedback.c.issued_card_id == issued_cards.c.id))
-                .where(*window)
+                .where(*window, _LATEST_FEEDBACK)
                 .group_by(*keys, feedback.c.outcome)
             )
             issued = {_group_key(row, by_day): row.cards for row in connection.execute(issued_query)}
@@ -235,7 +247,7 @@ class Store:
         ]
 
     def override_reason_counts(self, since: datetime | None = None) -> list[OverrideReasonCount]:
-        """Overrides per service, topic and coded reason, for cards issued since ``since``."""
+        """Overrides per service, topic and coded reason, for cards issued since ``since`` (latest entry per card)."""
         keys = [
             issued_cards.c.service_id,
             issued_cards.c.topic_code,
@@ -245,7 +257,8 @@ class Store:
         query = (
             select(*keys, func.max(feedback.c.override_reason_display).label("display"), func.count().label("overrides"))
             .select_from(issued_cards.join(feedback, feedback.c.issued_card_id == issued_cards.c.id))
-            .where(feedback.c.outcome == "overridden", *([] if since is None else [issued_cards.c.issued_at >= since]))
+            .where(feedback.c.outcome == "overridden", _LATEST_FEEDBACK,
+                   *([] if since is None else [issued_cards.c.issued_at >= since]))
             .group_by(*keys)
         )
         with self._read() as connection:

@@ -81,14 +81,14 @@ DEMO_PATIENTS: list[DemoPatient] = [
     DemoPatient(
         Person("demo-linda-okonkwo", "Linda", "Okonkwo", "female", 58),
         "Cancer with a known bone metastasis; the hip MRI shows marrow edema in the femoral neck.",
-        [cond(icd("C79.51"), onset_days=420),
+        [cond(icd("C79.51", "Secondary malignant neoplasm of bone"), onset_days=420),
          mri("hip", "Bone marrow edema in the left femoral neck. No discrete fracture line.", days=12)],
         [_pv("Warning: BME with a cancer on record, to be discussed with oncology.", "bme-cancer")],
     ),
     DemoPatient(
         Person("demo-david-kowalczyk", "David", "Kowalczyk", "male", 44),
         "Hip MRI shows diffuse edema of the femoral head; high cholesterol is the only condition on record.",
-        [cond(icd("E78.5"), onset_days=1100),
+        [cond(icd("E78.5", "Hyperlipidemia, unspecified"), onset_days=1100),
          mri("hip", "IMPRESSION: Diffuse bone marrow edema of the right femoral head and neck, compatible with "
                     "transient osteoporosis of the hip.", days=15)],
         [_pv("Work-up card: BME with no known cause, fits the bone marrow edema syndrome profile; "
@@ -97,14 +97,14 @@ DEMO_PATIENTS: list[DemoPatient] = [
     DemoPatient(
         Person("demo-patricia-nguyen", "Patricia", "Nguyen", "female", 69),
         "Osteoporosis; left knee pain for five weeks; the knee X-ray three weeks ago was negative.",
-        [cond(OSTEOPOROSIS_SCT, onset_days=2100), cond(icd("M25.562"), onset_days=35), xray("knee", days=21)],
+        [cond(OSTEOPOROSIS_SCT, onset_days=2100), cond(icd("M25.562", "Pain in left knee"), onset_days=35), xray("knee", days=21)],
         [_pv("Imaging card: the X-ray was negative and the pain goes on, so MRI of the knee without contrast is suggested.",
              "imaging-mri-next")],
     ),
     DemoPatient(
         Person("demo-james-oconnor", "James", "O'Connor", "male", 72),
         "Osteoporosis; new hip pain this month and no imaging yet.",
-        [cond(icd("M81.0"), onset_days=1900), cond(sct("49218002", "Hip pain"), onset_days=18)],
+        [cond(icd("M81.0", "Age-related osteoporosis without current pathological fracture"), onset_days=1900), cond(sct("49218002", "Hip pain"), onset_days=18)],
         [_pv("Imaging card: start with an X-ray of the hip (never skip it); MRI comes next only if it is negative.",
              "imaging-xray-first")],
     ),
@@ -119,7 +119,7 @@ DEMO_PATIENTS: list[DemoPatient] = [
     DemoPatient(
         Person("demo-thomas-becker", "Thomas", "Becker", "male", 63),
         "Atrial fibrillation, on warfarin; naproxen is being prescribed.",
-        [cond(icd("I48.91"), onset_days=1600), medication_request(WARFARIN_5)],
+        [cond(icd("I48.91", "Unspecified atrial fibrillation"), onset_days=1600), medication_request(WARFARIN_5)],
         [_pv("No card: no BME, imaging or pain finding on record."),
          Visit("order-sign", "Critical: avoid the NSAID, an anticoagulant is on record (bleeding risk); paracetamol is offered instead.",
                ("nsaid-caution",), (prescription(NAPROSYN_250),))],
@@ -127,7 +127,7 @@ DEMO_PATIENTS: list[DemoPatient] = [
     DemoPatient(
         Person("demo-susan-park", "Susan", "Park", "female", 55),
         "Chronic kidney disease stage 4; the latest eGFR is 24 (it was 41 a year ago). Ibuprofen is being prescribed.",
-        [cond(icd("N18.4"), onset_days=700),
+        [cond(icd("N18.4", "Chronic kidney disease, stage 4 (severe)"), onset_days=700),
          lab_result(EGFR, 41, "mL/min/{1.73_m2}", days=380), lab_result(EGFR, 24, "mL/min/{1.73_m2}", days=9)],
         [Visit("order-sign", "Critical: avoid the NSAID, kidney disease stage 4 and latest eGFR below 30.",
                ("nsaid-caution",), (prescription(IBUPROFEN_600),))],
@@ -149,7 +149,7 @@ DEMO_PATIENTS: list[DemoPatient] = [
     DemoPatient(
         Person("demo-sofia-marquez", "Sofia", "Marquez", "female", 24),
         "Right ACL sprain two weeks ago; the knee MRI shows an ACL tear and a bone bruise.",
-        [cond(icd("S83.511A"), onset_days=14),
+        [cond(icd("S83.511A", "Sprain of anterior cruciate ligament of right knee, initial encounter"), onset_days=14),
          mri("knee", "Complete ACL tear. Bone bruise of the lateral femoral condyle and posterolateral tibial plateau.",
              days=6)],
         [_pv("Education card: BME (bone bruise) linked to the knee injury.", "bme-secondary")],
@@ -157,14 +157,14 @@ DEMO_PATIENTS: list[DemoPatient] = [
     DemoPatient(
         Person("demo-grace-whitfield", "Grace", "Whitfield", "female", 63),
         "Breast cancer treated eight years ago; new low back pain for three weeks, no imaging yet.",
-        [cond(icd("Z85.3"), onset_days=2900), cond(icd("M54.50"), onset_days=21)],
+        [cond(icd("Z85.3", "Personal history of malignant neoplasm of breast"), onset_days=2900), cond(icd("M54.50", "Low back pain, unspecified"), onset_days=21)],
         [_pv("Warning: new back pain with a history of cancer is a red flag; MRI of the lumbar spine now, "
              "not X-ray first and wait.", "imaging-red-flag")],
     ),
     DemoPatient(
         Person("demo-samuel-ortiz", "Samuel", "Ortiz", "male", 58),
         "Type 2 diabetes with neuropathic arthropathy (Charcot foot); the foot MRI shows midfoot marrow edema.",
-        [cond(icd("E11.610"), onset_days=120),
+        [cond(icd("E11.610", "Type 2 diabetes mellitus with diabetic neuropathic arthropathy"), onset_days=120),
          mri("foot", "IMPRESSION: Bone marrow edema in the navicular, cuboid and cuneiforms of the left foot.", days=9)],
         [_pv("Warning: active Charcot foot; offload now (total contact cast) and rule out osteomyelitis.",
              "bme-charcot-foot")],

@@ -28,3 +28,11 @@ def knowledge_base(bme_provider: KnowledgeProvider) -> KnowledgeBase:
 def cards_by_case(knowledge_base: KnowledgeBase) -> dict[str, list[dict[str, Any]]]:
     """Every golden patient's cards, computed once for all behaviour tests."""
     return {case.id: cards_for(knowledge_base, case) for case in CASES}
+
+
+@pytest.fixture
+def http(make_app, bme_provider):
+    """A test client of the service with the BME content, calling it at its public URL."""
+    app = make_app(providers=[bme_provider], public_url="https://cds.example.org")
+    app.config.update(SERVER_NAME="cds.example.org", PREFERRED_URL_SCHEME="https")  # the URL the test client calls
+    return app.test_client()

@@ -18,9 +18,6 @@ HTTP_CASES = ["pv-oa-knee-snomed", "pv-osteomyelitis", "pv-negated-only", "pv-pa
 CASE_BY_ID = {case.id: case for case in CASES}
 
 
-@pytest.fixture
-def http(make_app, bme_provider):
-    return make_app(providers=[bme_provider], public_url="https://cds.example.org").test_client()
 
 
 def test_discovery_announces_the_three_bme_services_with_prefetch(http):

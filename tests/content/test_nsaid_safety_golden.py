@@ -21,9 +21,6 @@ TOPIC = "nsaid-caution"
 DOSE_ADVICE = "lowest dose"
 
 
-@pytest.fixture
-def http(make_app, bme_provider):
-    return make_app(providers=[bme_provider], public_url="https://cds.example.org").test_client()
 
 
 def sign(http, knowledge_base, case) -> list[dict]:

@@ -15,14 +15,11 @@ from .golden import PLAN_FOR_HOOK, prefetch_templates, summarize
 from .safety_patients import SAFETY_CASES, Expected
 
 
-@pytest.fixture
-def client(make_app, bme_provider):
-    return make_app(providers=[bme_provider], public_url="https://cds.example.org").test_client()
 
 
-def _cards(client, knowledge_base, expected: Expected) -> list[dict]:
+def _cards(http, knowledge_base, expected: Expected) -> list[dict]:
     case = expected.case
-    response = client.post(f"/cds-services/{PLAN_FOR_HOOK[case.hook]}",
+    response = http.post(f"/cds-services/{PLAN_FOR_HOOK[case.hook]}",
                            json=case.hook_request(prefetch_templates(knowledge_base, case.hook)))
     assert response.status_code == 200, response.get_data(as_text=True)
     body = response.get_json()
@@ -31,8 +28,8 @@ def _cards(client, knowledge_base, expected: Expected) -> list[dict]:
 
 
 @pytest.mark.parametrize("expected", SAFETY_CASES, ids=lambda e: e.case.id)
-def test_safety_patient_gets_the_right_cards_and_no_wrong_advice(expected, client, knowledge_base):
-    cards = _cards(client, knowledge_base, expected)
+def test_safety_patient_gets_the_right_cards_and_no_wrong_advice(expected, http, knowledge_base):
+    cards = _cards(http, knowledge_base, expected)
     want = sorted(({"topic": topic, "indicator": indicator, "suggests": sorted(codes)}
                    for topic, (indicator, codes) in expected.cards.items()), key=lambda item: item["topic"])
     assert summarize(cards) == want, expected.case.about

@@ -7,6 +7,7 @@ import uuid
 from cds_hooks.content import ContentProvider, HandoutSource, HookCall
 from cds_content import KnowledgeProvider
 from engine_scenarios import SCENARIOS
+from support.outcomes import error_of
 
 
 class FakeHandouts:
@@ -71,3 +72,13 @@ def test_discovery_and_a_hook_call_through_the_service(make_app, lipid_kb):
     cards = response.get_json()["cards"]
     assert [c["indicator"] for c in cards] == ["info", "warning"]
     assert cards[0]["links"][0]["url"].startswith("http://localhost/handouts/blood-lipids?lang=")
+
+
+def test_a_hook_call_past_its_evaluation_time_budget_is_a_503(make_app, lipid_kb):
+    client = make_app(providers=[KnowledgeProvider(lipid_kb, languages=("en",))], evaluation_time_budget=-1.0).test_client()
+    scenario = SCENARIOS["both-cards"]
+    body = {"hook": "patient-view", "hookInstance": str(uuid.uuid4()), "context": scenario.context(),
+            "prefetch": scenario.prefetch()}
+    response = client.post("/cds-services/lipid-patient-view", json=body)
+    assert response.status_code == 503
+    assert "time budget" in error_of(response)["message"]

@@ -8,6 +8,8 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
 from cds_hooks import prefetch
+from support import tally
+from support.listeners import SilentListener
 from support.store_auth import free_port, serving
 
 from .clinic import PATIENTS, SERVICE_FOR_HOOK, hook_request, topics
@@ -140,6 +142,23 @@ def test_another_local_port_is_not_allowed_without_the_allow_list(demo_app, bme)
         response = requests.post(f"{base}/cds-services/bme-patient-view", json=body, timeout=30)
     assert response.status_code == 412
     assert "allow-list" in error_of(response)["message"]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.2", "localhost"])
+def test_another_loopback_address_on_the_same_port_is_not_the_own_demo_server(demo_app, bme, host):
+    patient = PATIENTS["demo-margaret-chen"]
+    with serving(demo_app()) as base:
+        port = int(base.rsplit(":", 1)[1])
+        witness = SilentListener("127.0.0.2", port)
+        try:
+            body = {**without_prefetch(hook_request(bme, patient)), "fhirServer": f"http://{host}:{port}/demo-fhir"}
+            response = requests.post(f"{base}/cds-services/bme-patient-view", json=body, timeout=30)
+        finally:
+            witness.close()
+    assert response.status_code == 412
+    assert "allow-list" in error_of(response)["message"]
+    assert witness.connections == 0
+    tally.count(tally.ATTACKS_REFUSED)
 
 
 def test_outside_demo_mode_the_own_demo_path_is_not_allowed(make_app, bme):

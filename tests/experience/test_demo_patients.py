@@ -112,3 +112,35 @@ def test_the_sandbox_guide_describes_every_demo_patient():
     guide = (Path(__file__).resolve().parents[2] / "docs" / "sandbox.md").read_text(encoding="utf-8")
     for patient in DEMO_PATIENTS:
         assert f"| `{patient.id}` | {patient.name}, {patient.person.age} |" in guide, patient.id
+
+
+def _icd_codings(value):
+    """Every ICD-10-CM coding anywhere in a JSON value."""
+    if isinstance(value, dict):
+        if value.get("system") == "http://hl7.org/fhir/sid/icd-10-cm":
+            yield value
+        for item in value.values():
+            yield from _icd_codings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _icd_codings(item)
+
+
+def test_demo_icd10_codes_exist_and_carry_their_official_description(bme):
+    import simple_icd_10_cm
+
+    codings = list(_icd_codings(bme.demo_bundles()))
+    assert codings
+    for coding in codings:
+        assert simple_icd_10_cm.is_valid_item(coding["code"]), coding
+        assert coding["display"] == simple_icd_10_cm.get_description(coding["code"]), coding
+
+
+def test_building_the_demo_data_does_not_load_the_icd10_tree():
+    """A demo worker stays small: the ICD-10-CM tree is for validation and tests only."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from plugin import provider; p = provider(); p.demo_bundles(); p.demo_hook_requests(); "
+            "sys.exit('simple_icd_10_cm' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

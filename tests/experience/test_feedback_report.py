@@ -108,3 +108,14 @@ def test_an_unreachable_database_is_a_clear_error(cli_runner, tmp_path):
     assert result.exit_code != 0
     assert "database is unavailable" in result.output
 
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_made_text():
+    row = feedback_report.TopicRow("svc", "=cmd|' /C calc'!A0", issued=1, overridden=1)
+    row.override_reasons["@SUM(1+1)"] = 1
+    (parsed,) = csv.DictReader(io.StringIO(feedback_report.render([row], "csv")))
+    assert parsed["topic"] == "'=cmd|' /C calc'!A0"
+    assert parsed["override_reasons"] == "'@SUM(1+1): 1"
+    for formula_like in ("+1", "-1", "\tx"):
+        (parsed,) = csv.DictReader(io.StringIO(feedback_report.render([feedback_report.TopicRow("svc", formula_like)], "csv")))
+        assert parsed["topic"] == "'" + formula_like

@@ -21,8 +21,8 @@ from cds_hooks.settings import Settings
 from cds_hooks.store import Store
 from support import tally
 from support.gunicorn import running_server
-from support.store_auth import SERVICE_ID, create_postgres_schema, drop_postgres_schema, feedback_body, row_counts
 from support.outcomes import error_of
+from support.store_auth import SERVICE_ID, TEST_ISSUER, create_postgres_schema, drop_postgres_schema, feedback_body, row_counts
 
 POSTS = 1000
 THREADS = 20
@@ -57,7 +57,7 @@ def issue_cards(store: Store, count: int) -> list[str]:
     cards = [{"uuid": str(uuid.uuid4()), "summary": "Card", "indicator": "info",
               "source": {"label": "Test", "topic": {"system": "http://example.org/topics", "code": "load"}}}
              for _ in range(count)]
-    store.record_issued_cards(service_id=SERVICE_ID, hook_instance=str(uuid.uuid4()), patient_id="load-test-patient",
+    store.record_issued_cards(service_id=SERVICE_ID, tenant=TEST_ISSUER, hook_instance=str(uuid.uuid4()), patient_id="load-test-patient",
                               cards=cards)
     return [card["uuid"] for card in cards]
 
@@ -83,14 +83,16 @@ def test_a_thousand_concurrent_feedback_posts_are_all_stored_exactly_once(server
     assert not [word for word in ALARMING if word in log], log[-3000:]
 
 
-def test_a_chunked_body_over_the_limit_is_413_from_gunicorn(server):
+def test_a_chunked_body_over_the_limit_is_413_from_gunicorn(server, token_minter):
+    """A body's size is known only as it is read, after the token (a token-less call gets its 401 first)."""
     base_url, _, _ = server
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token_minter.mint(base_url + PATH)}"}
 
     def chunks():
         for _ in range(4 * BODY_LIMIT // 1024):
             yield b" " * 1024
 
-    response = requests.post(base_url + PATH, data=chunks(), headers={"Content-Type": "application/json"}, timeout=30)
+    response = requests.post(base_url + PATH, data=chunks(), headers=headers, timeout=30)
 
     assert response.status_code == 413 and error_of(response)["code"] == "content-too-large"
     tally.count(tally.FAULTS_SURVIVED)

@@ -147,6 +147,8 @@ FORBIDDEN_SERVERS = {
     "@ in the path": "http://localhost:{A}/fhir@127.0.0.1:{L}/",
     "dot segments": "http://localhost:{A}/fhir/../admin",
     "encoded dot segments": "http://localhost:{A}/fhir/%2e%2e/admin",
+    "dot segment with a path parameter": "http://localhost:{A}/fhir/..;/admin",
+    "double-encoded dot segments": "http://localhost:{A}/fhir/%252e%252e/admin",
     "query smuggling a host": "http://localhost:{A}/fhir?x=@127.0.0.1:{L}",
     "fragment smuggling a host": "http://localhost:{A}/fhir#@127.0.0.1:{L}",
     "plain http on another machine": "http://fhir.example.org/fhir",
@@ -203,6 +205,18 @@ def test_a_next_link_from_the_allowed_server_to_a_forbidden_target_is_not_follow
 
     assert_refused_without_traffic(response, witnesses, httpserver, allowed_requests=1)
     assert "next link" in error_of(response)["message"]
+
+
+@pytest.mark.parametrize("path", ["/fhir/..;/admin/MedicationRequest", "/fhir/%252e%252e/admin/MedicationRequest",
+                                  "/fhir/x;jsessionid=1/../../admin"])
+def test_a_next_link_that_a_server_could_resolve_outside_the_base_is_not_followed(path, service, witnesses, httpserver,
+                                                                                   allowed):
+    next_url = f"http://localhost:{httpserver.port}{path}?page=2"
+    httpserver.expect_request("/fhir/MedicationRequest").respond_with_json(searchset(next_url=next_url))
+
+    response = ask(service, allowed, service_id="order-sign-echo")
+
+    assert_refused_without_traffic(response, witnesses, httpserver, allowed_requests=1)
 
 
 def test_a_next_link_in_a_bundle_the_client_sent_cannot_point_elsewhere(service, witnesses, httpserver, allowed):

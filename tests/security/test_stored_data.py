@@ -19,6 +19,7 @@ from cds_hooks.store.schema import Base
 from support.bodies import patient_view
 from support.log_guard import register_secret
 from support.providers import GreeterProvider
+from support.store_auth import TEST_ISSUER
 
 PATIENT_ID = "stored-patient-3f9a71"
 PATIENT_NAME = "Ottoline"
@@ -36,7 +37,8 @@ def every_value(store) -> str:
 
 
 def keyed_hash(key: str, patient_id: str) -> str:
-    return hmac.new(key.encode(), patient_id.encode(), hashlib.sha256).hexdigest()
+    """The stored hash of a patient id sent by the test issuer's EHR (the tenant is part of it)."""
+    return hmac.new(key.encode(), f"{TEST_ISSUER}\x00{patient_id}".encode(), hashlib.sha256).hexdigest()
 
 
 def call_and_give_feedback(client, minter, jti: str) -> str:

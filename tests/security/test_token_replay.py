@@ -1,11 +1,10 @@
 """A replayed hook token: a 401 before any other answer, no fetch from the EHR, nothing recorded (both databases).
 
-A hook call that returns cards claims its token's ``jti`` in the same database
-step as its cards (:mod:`cds_hooks.hooks`), and on its own otherwise: before
-fetching, before an error answer, before an answer without cards. These tests
-pin down what a client and an attacker see of that: a token works exactly
-once, whatever the first call did, and a replay never gets cards, a 400 or an
-outbound request.
+A hook call claims its token's ``jti`` right after the signature check, before
+its body is parsed (:mod:`cds_hooks.auth`). These tests pin down what a client
+and an attacker see of that: a token works exactly once, whatever the first
+call did, and a replay never gets cards, a 400, an evaluation or an outbound
+request.
 """
 
 from __future__ import annotations
@@ -115,3 +114,14 @@ def test_of_concurrent_calls_with_one_token_exactly_one_gets_cards(greeter_app, 
     assert sorted(statuses) == [200] + [401] * (calls - 1)
     assert row_counts(store) == {"issued_cards": 1, "feedback": 0, "seen_jti": 1}
     tally.count(tally.ATTACKS_REFUSED)
+
+
+
+def test_a_replayed_token_is_refused_before_its_body_is_evaluated(make_feedback_app, auth_settings, store, token_minter):
+    provider = GreeterProvider()
+    client = make_feedback_app(auth_settings, [provider]).test_client()
+    token = token_minter.mint(f"http://localhost{GREETER}")
+    assert post(client, GREETER, token, complete_call()).status_code == 200
+
+    assert_replay_refused(post(client, GREETER, token, complete_call()))
+    assert len(provider.calls) == 1

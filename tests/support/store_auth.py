@@ -24,7 +24,7 @@ from cds_hooks.content import HookCall, ServiceDefinition
 from cds_hooks.store import Store
 from cds_hooks.store.schema import Base, Feedback, IssuedCard, SeenJti
 
-TEST_ISSUER = "https://ehr.example.org"
+TEST_ISSUER = "https://ehr.example.org"  # also the tenant of its tokens (they send no tenant claim)
 SERVICE_ID = "bme-test-service"
 OTHER_SERVICE_ID = "other-test-service"
 
@@ -93,7 +93,7 @@ def feedback_body(card: str, outcome: str = "overridden", **fields: Any) -> dict
 
 
 def issue_card(store: Store, *, service_id: str = SERVICE_ID, patient_id: str = "patient-1", topic: str = "bme-education",
-               suggestions: tuple[str, ...] = ()) -> str:
+               suggestions: tuple[str, ...] = (), tenant: str = TEST_ISSUER) -> str:
     """Record one issued card (as a hook call would) and return its uuid."""
     card_uuid = str(uuid.uuid4())
     card: dict[str, Any] = {
@@ -105,7 +105,8 @@ def issue_card(store: Store, *, service_id: str = SERVICE_ID, patient_id: str = 
     if suggestions:
         card["suggestions"] = [{"uuid": s, "label": "Do it"} for s in suggestions]
         card["selectionBehavior"] = "any"
-    store.record_issued_cards(service_id=service_id, hook_instance=str(uuid.uuid4()), patient_id=patient_id, cards=[card])
+    store.record_issued_cards(service_id=service_id, tenant=tenant, hook_instance=str(uuid.uuid4()), patient_id=patient_id,
+                              cards=[card])
     return card_uuid
 
 
