@@ -25,11 +25,9 @@ from pathlib import Path
 from flask import Flask, jsonify, request
 
 from fhir_content import KnowledgeBase
+from fhir_content.systems import ICD10CM, LOINC, SNOMED
 
 CONTENT = Path(__file__).resolve().parent.parent / "tests" / "engine" / "content"
-LOINC = "http://loinc.org"
-ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
-SNOMED = "http://snomed.info/sct"
 # Codes from docs of this project (clinical facts); none but the lipid ones matter to the test content.
 OTHER_ICD10CM = ["M17.11", "M16.12", "M81.0", "E55.9", "M86.9", "M00.9", "M87.9", "M05.9", "M45.9", "G90.50", "Z92.3", "C79.51"]
 OTHER_LOINC = ["4537-7", "30341-2", "1988-5", "62292-8", "58410-2", "2731-8", "17861-6", "2777-1", "6768-6", "2160-0"]

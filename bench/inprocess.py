@@ -42,7 +42,8 @@ from bench.tokens import BenchIssuer
 from bench.workload import Workload
 from cds_hooks import observability
 from cds_hooks.app import create_app
-from cds_hooks.content import ContentProvider, HookCall, load_providers
+from cds_content import ContentProvider, HookCall
+from cds_hooks.content import load_providers
 from cds_hooks.runtime import EXTENSION_KEY
 from cds_hooks.settings import Settings
 from plugin import report_text

@@ -28,10 +28,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
-LOINC = "http://loinc.org"
-CPT = "http://www.ama-assn.org/go/cpt"
-RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+from fhir_content.systems import CPT, ICD10CM, LOINC, RXNORM
+
 UCUM = "http://unitsofmeasure.org"
 CLINICAL_STATUS = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 VERIFICATION_STATUS = "http://terminology.hl7.org/CodeSystem/condition-ver-status"

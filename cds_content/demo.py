@@ -25,11 +25,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 
-SNOMED = "http://snomed.info/sct"
-ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
-LOINC = "http://loinc.org"
-CPT = "http://www.ama-assn.org/go/cpt"
-RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+from fhir_content.systems import CPT, ICD10CM, LOINC, RXNORM, SNOMED
+
 RADIOLOGY = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "RAD", "display": "Radiology"}]}
 LABORATORY = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}
 

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 
 from flask import Flask
 
+from cds_content import ContentProvider
 from cds_hooks import prefetch_style
-from cds_hooks.content import ContentProvider, ServiceRegistry, load_providers
+from cds_hooks.content import ServiceRegistry, load_providers
 from cds_hooks.runtime import EXTENSION_KEY, Runtime
 from cds_hooks.settings import Settings
 
@@ -60,7 +61,7 @@ def create_app(
     for blueprint in (discovery.bp, hooks.bp, feedback.bp, health.bp, fhir_api.bp, handouts.bp, openapi.bp):
         app.register_blueprint(blueprint)
     if settings.demo:  # synthetic patients at /demo-fhir and the /preview page; never in production
-        from cds_hooks import demo_fhir, preview
+        from cds_hooks.demo import fhir as demo_fhir, preview
 
         app.register_blueprint(demo_fhir.bp)
         app.register_blueprint(preview.bp)

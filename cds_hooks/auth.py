@@ -34,7 +34,7 @@ import jwt
 from flask import request
 
 from cds_hooks import errors
-from cds_hooks.dev_keys import DEV_ALGORITHM, DEV_ISSUER, load_or_create_dev_key
+from cds_hooks.demo.dev_keys import DEV_ALGORITHM, DEV_ISSUER, load_or_create_dev_key
 from cds_hooks.jwks import KeySource, RemoteJwks, StaticKeys, VerificationKey, check_jwks_url, parse_jwks
 from cds_hooks.runtime import current_runtime
 from cds_hooks.settings import Settings

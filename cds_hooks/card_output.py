@@ -29,7 +29,7 @@ def hook_response(cards: Any) -> dict[str, Any]:
         raise InvalidCards(f"evaluate() must return a list of cards, not {type(cards).__name__}")
     body = {"cards": [_complete_card(card) for card in (prune(card) for card in cards) if card is not None]}
     try:
-        validate_cards(body, pruned=True)
+        validate_cards(body)
     except ValidationError as exc:
         field, message = first_problem(exc)
         raise InvalidCards(f"invalid card output at {field}: {message}") from None

@@ -1,7 +1,7 @@
 """The service's side of the content boundary: load the providers a deployment uses and index their services.
 
-Providers implement the interface of :mod:`cds_content` (re-exported here for
-the service's modules) and are found through the ``bme_cds.content``
+Providers implement the interface of :mod:`cds_content` (which the service's
+modules import directly) and are found through the ``bme_cds.content``
 entry-point group; the ``BME_CDS_CONTENT`` setting names the ones to load
 (default: every one installed), so a site can run without the BME content.
 """
@@ -11,16 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from importlib.metadata import entry_points
 
-# The interface, also imported from here by the service's modules.
-from cds_content.interface import (
-    ENTRY_POINT_GROUP,
-    ContentProvider,
-    DemoDataSource,
-    HandoutSource,
-    HookCall,
-    KnowledgeSource,
-    ServiceDefinition,
-)
+from cds_content import ENTRY_POINT_GROUP, ContentProvider, DemoDataSource, HandoutSource, KnowledgeSource, ServiceDefinition
 
 
 class ContentError(RuntimeError):

@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from cds_hooks.content import ServiceDefinition
+from cds_content import ServiceDefinition
 from cds_hooks.runtime import current_runtime
 
 bp = Blueprint("discovery", __name__)

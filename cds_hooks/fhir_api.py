@@ -19,7 +19,7 @@ from flask import Blueprint, Response, request
 from fhir_content import ExpressionError, KnowledgeBase, UnknownArtifact, UnknownValueSet
 
 from cds_hooks import errors, urls
-from cds_hooks.content import KnowledgeSource
+from cds_content import KnowledgeSource
 from cds_hooks.hooks import read_body
 from cds_hooks.runtime import current_runtime
 from cds_hooks.strict_json import InvalidJson, parse_json

@@ -30,7 +30,8 @@ from flask.blueprints import BlueprintSetupState
 from jinja2 import Environment, PackageLoader
 
 from cds_hooks import language
-from cds_hooks.content import ContentError, HandoutSource
+from cds_content import HandoutSource
+from cds_hooks.content import ContentError
 from cds_hooks.runtime import EXTENSION_KEY
 
 bp = Blueprint("handouts", __name__, url_prefix="/handouts")

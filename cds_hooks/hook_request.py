@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cds_hooks import errors
-from cds_hooks.content import ServiceDefinition
+from cds_content import ServiceDefinition
 from cds_hooks.smart_scopes import Scopes, parse as parse_scopes
 from cds_hooks.strict_json import InvalidJson, parse_json
 

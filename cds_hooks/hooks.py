@@ -8,23 +8,21 @@ is a 401 before its body is even read), a chunked body too large (413),
 malformed body (400), missing data (412). Then the
 provider evaluates the call and its cards are made spec-exact, quiet cards
 are left out (:mod:`cds_hooks.suppression`), the rest recorded for feedback
-and returned: the suppression read and the record are one database step (one
-statement on PostgreSQL: :mod:`cds_hooks.store.hook_statements`), keyed by
-the caller's tenant.
+and returned: the suppression read and the record are the call's database
+step (:mod:`cds_hooks.store.hook_statements`), keyed by the caller's tenant.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any
 
-import msgspec
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from cds_content import HookCall
-
 from cds_hooks import card_output, errors, language, observability, prefetch, suppression, urls
 from cds_hooks.auth import authenticate
 from cds_hooks.fhir_client import FhirClient
@@ -37,10 +35,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("hooks", __name__)
 
 FHIR_CLIENT_KEY = "bme_cds.fhir_client"
-# The answer as Flask's jsonify writes it (keys sorted, no spaces, a final newline), but in C: it is built on
-# every call and is plain JSON (the cards were checked to be), where jsonify's json.dumps showed in profiles
-# under load. msgspec writes non-ASCII characters as UTF-8 instead of \u escapes, which JSON allows.
-_ANSWER_ENCODER = msgspec.json.Encoder(order="sorted")
 _JSON_CHARSETS = ("utf-8", "utf8")
 _READ_CHUNK_BYTES = 64 * 1024
 
@@ -82,7 +76,8 @@ def call_service(service_id: str) -> Response:
     patient_id = str(hook_request.context.get("patientId", ""))
     body["cards"] = _show_and_record(service.id, tenant, hook_request.hook_instance, patient_id, body["cards"])
     observability.record_cards(service.id, body["cards"])
-    return Response(_ANSWER_ENCODER.encode(body) + b"\n", mimetype="application/json")
+    # Compact, keys sorted, as jsonify writes it, but non-ASCII text as UTF-8 instead of \u escapes.
+    return Response(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n", mimetype="application/json")
 
 
 def fhir_client() -> FhirClient:
@@ -129,7 +124,7 @@ def read_body() -> bytes:
 def _show_and_record(
     service_id: str, tenant: str, hook_instance: str, patient_id: str, cards: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Leave out quiet cards and remember the rest for feedback, in one atomic database step.
+    """Leave out quiet cards and remember the rest for feedback (the call's database step).
 
     With auth on, losing the record would make later feedback fail, so the
     call fails with 503 instead; with auth off (local play) the cards are

@@ -20,7 +20,8 @@ from flask.blueprints import BlueprintSetupState
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 from pydantic_core import core_schema
 
-from cds_hooks.content import ServiceDefinition, ServiceRegistry
+from cds_content import ServiceDefinition
+from cds_hooks.content import ServiceRegistry
 from cds_hooks.fhir_api import KNOWLEDGE_TYPES, SEARCH_PARAMS
 from cds_hooks.hook_request import HOOK_CONTEXT, OPTIONAL_CONTEXT, RESOURCE_TYPE
 from cds_hooks.response_model import CardResponse, DiscoveryResponse, FeedbackRequest
@@ -243,7 +244,7 @@ def _fhir_paths() -> dict[str, Any]:
 
 def _demo_paths() -> dict[str, Any]:
     """Demo mode only (docs/sandbox.md): the preview page, its token endpoint and the DEMO ONLY FHIR server."""
-    from cds_hooks.demo_fhir import PATIENT_SEARCH_PARAMS, SEARCH_PARAMS as DEMO_SEARCH_PARAMS
+    from cds_hooks.demo.fhir import PATIENT_SEARCH_PARAMS, SEARCH_PARAMS as DEMO_SEARCH_PARAMS
 
     resource = _fhir("The resource or searchset Bundle", "FhirResource")
     unknown = _fhir("Unknown resource or type", "OperationOutcome")

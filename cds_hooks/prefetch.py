@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import quote
 
 from cds_hooks import errors
-from cds_hooks.content import ServiceDefinition
+from cds_content import ServiceDefinition
 from cds_hooks.fhir_client import Deadline, FhirClient, FhirClientError, FhirServer, next_link
 from cds_hooks.hook_request import RESOURCE_TYPE, HookRequest, is_fhir_resource
 

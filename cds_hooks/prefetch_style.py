@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Callable
 from urllib.parse import parse_qsl
 
-from cds_hooks.content import ServiceDefinition
+from cds_content import ServiceDefinition
 
 STYLES = ("2.0", "3.0")
 # Resource type -> (its date search parameter, days back) bounded in 3.0 style: two years of observations.

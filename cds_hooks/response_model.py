@@ -26,7 +26,6 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
-    ValidationInfo,
     model_validator,
 )
 
@@ -42,7 +41,6 @@ __all__ = [
 ]
 
 Text = Annotated[str, StringConstraints(min_length=1)]
-_PRUNED = "pruned"  # validation context key, see validate_cards
 
 
 def _absolute_url(value: str) -> str:
@@ -65,19 +63,10 @@ def _no_empty_values(value: Any, path: str = "") -> Any:
     return value
 
 
-def _fhir_resource(value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+def _fhir_resource(value: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(value.get("resourceType"), str) or not value["resourceType"]:
         raise ValueError("a FHIR resource needs a resourceType")
-    return value if _pruned(info) else _no_empty_values(value)
-
-
-def _free_form(value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-    return value if _pruned(info) else _no_empty_values(value)
-
-
-def _pruned(info: ValidationInfo) -> bool:
-    """Whether the caller already removed every null and empty value (:func:`validate_cards` ``pruned``)."""
-    return bool(info.context) and info.context.get(_PRUNED, False)
+    return _no_empty_values(value)
 
 
 def _rfc3339(value: str) -> str:
@@ -91,7 +80,7 @@ def _rfc3339(value: str) -> str:
 
 
 Url = Annotated[str, AfterValidator(_absolute_url)]
-Extension = Annotated[dict[str, Any], AfterValidator(_free_form)]
+Extension = Annotated[dict[str, Any], AfterValidator(_no_empty_values)]
 FhirResource = Annotated[dict[str, Any], AfterValidator(_fhir_resource)]
 Timestamp = Annotated[str, AfterValidator(_rfc3339)]
 
@@ -101,9 +90,9 @@ class _Model(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_nulls(cls, data: Any, info: ValidationInfo) -> Any:
+    def _no_nulls(cls, data: Any) -> Any:
         # Optional fields default to None, but an explicit JSON null is forbidden.
-        if isinstance(data, dict) and not _pruned(info):
+        if isinstance(data, dict):
             for key, value in data.items():
                 if value is None:
                     raise ValueError(f"{key} must be omitted, not null")
@@ -263,16 +252,9 @@ def validate_discovery(body: Any) -> DiscoveryResponse:
     return DiscoveryResponse.model_validate(body)
 
 
-def validate_cards(body: Any, *, pruned: bool = False) -> CardResponse:
-    """Validate a hook response body (cards and systemActions); raises :class:`ValidationError`.
-
-    ``pruned`` says the body holds no ``null``, ``""``, ``[]`` or ``{}``
-    anywhere (:func:`cds_hooks.card_output.prune` made it so): the checks
-    for those, walks in Python over every model and FHIR resource, are then
-    skipped, and everything else is checked as always. The hook answer is
-    validated on every call; those walks were a third of its validation.
-    """
-    return CardResponse.model_validate(body, context={_PRUNED: True} if pruned else None)
+def validate_cards(body: Any) -> CardResponse:
+    """Validate a hook response body (cards and systemActions); raises :class:`ValidationError`."""
+    return CardResponse.model_validate(body)
 
 
 def validate_feedback(body: Any) -> FeedbackRequest:

@@ -6,58 +6,77 @@ could mean one thing to us and another to whoever checked it),
 ``NaN``/``Infinity``, numbers too large to represent, lone UTF-16 surrogates
 (which cannot be encoded again) and nesting deeper than :data:`MAX_NESTING`.
 
-A hook call body is a few hundred kilobytes and is parsed on every call, so
-the common case stays in C:
+The standard library's decoder does the parse (it refuses control characters
+in strings and trailing data itself), with no Python call per object; the
+other checks stay off the common path:
 
-* msgspec decodes, faster than ``json.loads``, and it already refuses
-  invalid UTF-8, ``NaN``, overflowing numbers, lone surrogates, control
-  characters and trailing data. No Python call per object (a hook per
-  object made the parse much slower).
-* Duplicate keys are found by counting instead: each key in the text is
-  followed by its ``:``, and a decoded object has one entry per distinct
-  key, so without duplicates the text has exactly as many key separators as
-  the decoded objects have entries. The separators are counted in C in a way
-  that can over-count (an escaped quote before a colon inside a string) but
-  never under-count; only when the numbers differ is the text parsed again
-  with a hook that names the duplicate (or finds none: the extra colons sat
-  in strings).
+* Duplicate keys are found by counting: each key in the text is followed by
+  its ``:``, and a decoded object has one entry per distinct key, so without
+  duplicates the text has exactly as many key separators as the decoded
+  objects have entries. The separators are counted in C in a way that can
+  over-count (an escaped quote before a colon inside a string) but never
+  under-count; only when the numbers differ is the text parsed again with a
+  hook that names the duplicate (or finds none: the extra colons sat in
+  strings).
+* A lone surrogate can only come from a ``\\uD800``-``\\uDFFF`` escape; only a
+  text holding one is encoded again to find out whether it pairs up.
 * Depth and entry count come from one level-by-level walk whose inner loops
-  are comprehensions. (Measured and not taken: a walk built from
-  ``itertools`` pieces is slower; cutting the strings out of a canonical
-  re-encoding to read depth off the brackets costs as much as the walk.)
+  are comprehensions.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Any
-
-import msgspec
 
 MAX_NESTING = 100
 
-_DECODER = msgspec.json.Decoder()
 _JSON_WHITESPACE = b" \t\n\r"
 _CONTAINERS = frozenset({dict, list})
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 class InvalidJson(ValueError):
     """The bytes are not one acceptable JSON document; the message says why."""
 
 
+def _refuse_constant(name: str) -> Any:
+    raise InvalidJson(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise InvalidJson("a number is too large to represent")
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
 def parse_json(raw: bytes) -> Any:
     """Decode one strict JSON document from UTF-8 bytes; raises :class:`InvalidJson`."""
     try:
-        value = _DECODER.decode(raw)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidJson("body is not valid UTF-8") from None
+    try:
+        value = _DECODER.decode(text)
     except RecursionError:
         raise InvalidJson(f"JSON nested deeper than {MAX_NESTING} levels") from None
-    except msgspec.DecodeError as exc:
-        raise InvalidJson(_decode_problem(str(exc))) from None
+    except InvalidJson:
+        raise
+    except ValueError as exc:  # the decoder's message names a position, never a value (which may be patient data)
+        raise InvalidJson(f"malformed JSON: {_short(exc)}") from None
     depth, entries = _shape(value)
     if depth > MAX_NESTING:
         raise InvalidJson(f"JSON nested deeper than {MAX_NESTING} levels")
     if entries != _key_separators_at_most(raw):
-        _refuse_duplicate_key(raw)
+        _refuse_duplicate_key(text)
+    if _SURROGATE_ESCAPE.search(raw):
+        _refuse_lone_surrogate(value)
     return value
 
 
@@ -93,14 +112,14 @@ def _key_separators_at_most(raw: bytes) -> int:
     return raw.translate(None, _JSON_WHITESPACE).count(b'":')
 
 
-def _refuse_duplicate_key(raw: bytes) -> None:
+def _refuse_duplicate_key(text: str) -> None:
     """Raise :class:`InvalidJson` naming the duplicate key, if there is one (the counts can differ without).
 
     The text already decoded once, so ``json.loads`` accepts it too; its
     errors are still refused, never raised as something else.
     """
     try:
-        json.loads(raw, object_pairs_hook=_object_without_duplicates)
+        json.loads(text, object_pairs_hook=_object_without_duplicates)
     except InvalidJson:
         raise
     except (ValueError, RecursionError) as exc:
@@ -118,15 +137,11 @@ def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _decode_problem(message: str) -> str:
-    """msgspec's reason in this service's words. It names a position, never a value (which may be patient data)."""
-    if "UTF-8" in message:
-        return "body is not valid UTF-8"
-    if "surrogate" in message:
-        return "JSON string holds an unpaired UTF-16 surrogate"
-    if "out of range" in message:
-        return "a number is too large to represent"
-    return f"malformed JSON: {_short(message.removeprefix('JSON is malformed: '))}"
+def _refuse_lone_surrogate(value: Any) -> None:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidJson("JSON string holds an unpaired UTF-16 surrogate") from None
 
 
 def _short(value: object, limit: int = 80) -> str:

@@ -15,8 +15,8 @@ Warning and critical cards are never suppressed: a safety warning must not go
 quiet because an earlier one was dismissed. ``BME_CDS_SUPPRESSION_ENABLED=0``
 switches the whole mechanism off.
 
-The store finds the quiet cards and records the others in one atomic step
-(one statement on PostgreSQL: :mod:`cds_hooks.store.hook_statements`). If the
+The store finds the quiet cards and records the others (the rule is applied
+in :mod:`cds_hooks.store.hook_statements`, for both databases). If the
 database cannot be asked, the caller shows every card (showing a card is the
 safe side) when auth is off, and answers 503 when auth is on, because the
 cards could not be recorded for feedback either.
@@ -58,7 +58,7 @@ def show_and_record(
     """Record the cards of a hook call for feedback and return those to show: all but the quiet ones.
 
     The store answers which suppressible cards are quiet (for this tenant's
-    patient only) and records the rest in the same atomic step. Raises
+    patient only) and records the rest. Raises
     :class:`~cds_hooks.store.StoreUnavailable` when the database cannot be
     reached.
     """

@@ -32,7 +32,8 @@ from typing import Any
 
 from fhir_content.loader import Artifact, ArtifactIndex, read_artifacts
 from fhir_content.problems import ContentLoadError, Problem, Problems
-from fhir_content.terminology import ICD10CM, ICD10CM_PACKAGE, Concept, Expander, normalize_system
+from fhir_content.systems import ICD10CM
+from fhir_content.terminology import ICD10CM_PACKAGE, Concept, Expander, normalize_system
 
 REFRESH = "run python -m fhir_content.expansions on the content directory"
 

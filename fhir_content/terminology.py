@@ -40,12 +40,8 @@ from typing import Any
 
 from fhir_content.loader import Artifact, ArtifactIndex
 from fhir_content.problems import Problems, json_path
+from fhir_content.systems import ICD10, ICD10CM, LOINC, RXNORM, SNOMED
 
-SNOMED = "http://snomed.info/sct"
-LOINC = "http://loinc.org"
-RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
-ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
-ICD10 = "http://hl7.org/fhir/sid/icd-10"
 
 _SYSTEM_ALIASES = {
     "urn:oid:2.16.840.1.113883.6.96": SNOMED,

@@ -34,9 +34,9 @@ import csv
 import json
 from pathlib import Path
 
+from fhir_content.systems import ICD10CM, RXNORM
+
 HERE = Path(__file__).resolve().parent
-RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
-ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 BASE = "http://bme-cds.org/fhir"
 
 # RxNorm ingredient codes from the project's clinical facts (clinical.md, "NSAID safety" and "Safety II").

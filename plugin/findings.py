@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from fhir_content.datacontext import codings
+from fhir_content.systems import LOINC, SNOMED
 from plugin.report_text import (
     HISTORICAL,
     NEGATED,
@@ -73,11 +74,10 @@ BME_FINDING_VALUE_SET = f"{VALUE_SET_BASE}bme-finding"
 #: Category codings that mark a report as imaging when its code is in no imaging value set.
 IMAGING_CATEGORIES: frozenset[tuple[str, str]] = frozenset({
     ("http://terminology.hl7.org/CodeSystem/v2-0074", "RAD"),  # Radiology
-    ("http://loinc.org", "LP29684-5"),  # Radiology (LOINC part used for report category)
+    (LOINC, "LP29684-5"),  # Radiology (LOINC part used for report category)
     ("http://terminology.hl7.org/CodeSystem/observation-category", "imaging"),
 })
 
-SNOMED = "http://snomed.info/sct"
 #: conclusionCode values read as the study's overall result (SNOMED CT qualifier values,
 #: checked against a published expansion: 17621005 Normal, 263654008 Abnormal).
 RESULT_CODES: Mapping[tuple[str, str], str] = {

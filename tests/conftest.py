@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 
 from cds_hooks.app import create_app
-from cds_hooks.content import ContentProvider
+from cds_content import ContentProvider
 from cds_hooks.runtime import EXTENSION_KEY
 from cds_hooks.settings import Settings
 from support.providers import GreeterProvider

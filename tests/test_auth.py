@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from cds_hooks.app import create_app
 from cds_hooks.auth import NO_AUTH_TENANT, AuthConfigError, Authenticator
-from cds_hooks.dev_keys import DEV_ISSUER, load_or_create_dev_key
+from cds_hooks.demo.dev_keys import DEV_ISSUER, load_or_create_dev_key
 from cds_hooks.errors import ApiError
 from cds_hooks.jwks import RemoteJwks
 from cds_hooks.settings import Settings

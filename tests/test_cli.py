@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect
 
 from cds_hooks.cli import main
-from cds_hooks.dev_keys import DEV_ISSUER
+from cds_hooks.demo.dev_keys import DEV_ISSUER
 from support.gunicorn import STARTUP_WAIT_SECONDS, running_server
 from support.store_auth import SERVICE_ID, feedback_body, issue_card
 

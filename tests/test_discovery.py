@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cds_hooks.content import ServiceDefinition
+from cds_content import ServiceDefinition
 from cds_hooks.response_model import validate_discovery
 from support.providers import GREETER, CannedProvider
 

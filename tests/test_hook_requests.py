@@ -169,10 +169,10 @@ def test_prune_removes_every_null_and_empty_value_and_nothing_else(value):
         ({"suggestions": [{"label": "S", "actions": [{"type": "create", "description": "d"}]}], "selectionBehavior": "any"}, "cards.0.suggestions.0.actions.0"),
     ],
 )
-def test_a_pruned_answer_is_still_checked_for_everything_but_empty_values(change, field):
+def test_an_answer_without_empty_values_is_still_checked_for_everything_else(change, field):
     card = {"summary": "Fine", "indicator": "info", "source": {"label": "L"}, **change}
     with pytest.raises(ValidationError) as caught:
-        validate_cards({"cards": [card]}, pruned=True)
+        validate_cards({"cards": [card]})
     assert first_problem(caught.value)[0] == field
 
 

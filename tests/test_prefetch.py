@@ -199,7 +199,7 @@ def test_client_bundle_with_a_next_page_is_completed_from_the_server(fhir_client
 
 
 def test_unfinished_client_bundle_for_a_required_key_without_server_is_412(make_app):
-    from cds_hooks.content import ServiceDefinition
+    from cds_content import ServiceDefinition
     from support.providers import CannedProvider
 
     class Paged(CannedProvider):

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from cds_hooks.content import HookCall, ServiceDefinition
+from cds_content import HookCall, ServiceDefinition
 from cds_hooks.prefetch import render
 from cds_hooks.prefetch_style import bounded, restyler
 from support.bodies import PATIENT, PATIENT_ID, patient_view, searchset

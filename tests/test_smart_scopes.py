@@ -10,7 +10,7 @@ import copy
 
 import pytest
 
-from cds_hooks.content import HookCall, ServiceDefinition
+from cds_content import HookCall, ServiceDefinition
 from cds_hooks.smart_scopes import parse
 from support.bodies import PATIENT, PATIENT_ID, patient_view, searchset
 from support.outcomes import error_of

@@ -19,11 +19,10 @@ from fhir_content import KnowledgeBase
 from fhir_content.expansions import check_path, names_icd10cm, write_stored_expansions
 from fhir_content.loader import ArtifactIndex, read_artifacts
 from fhir_content.problems import Problems
+from fhir_content.systems import ICD10CM, SNOMED
 from fhir_content.terminology import Expander
 from fhir_content.validate import validate_path
 
-ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
-SNOMED = "http://snomed.info/sct"
 BASE = "http://example.org/fhir/ValueSet/"
 
 

@@ -7,7 +7,7 @@ writes has to upgrade its lock, and SQLite answers a contended upgrade with
 write lock up front makes writers queue instead. Read-only work passes
 ``execution_options(read_only=True)`` and begins a plain deferred transaction.
 
-PostgreSQL: connections in autocommit, so the two statements of a hook call
+PostgreSQL: connections in autocommit, so the statements of a hook call
 (:mod:`cds_hooks.store.hook_statements`), each atomic by itself, cost one
 round trip each, with no ``BEGIN``, ``COMMIT`` or isolation switch around
 them; work of several statements asks for a ``READ COMMITTED`` transaction

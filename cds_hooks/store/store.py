@@ -1,7 +1,8 @@
 """The service database: issued cards, feedback and seen JWT ids, behind a small API.
 
-Every method is one short transaction (a hook call's two are one statement
-each on PostgreSQL: :mod:`cds_hooks.store.hook_statements`). Database failures surface as
+Every method is one short transaction (a hook call's statements, in
+:mod:`cds_hooks.store.hook_statements`, are autocommitted on PostgreSQL,
+each atomic by itself). Database failures surface as
 :class:`StoreUnavailable` (the HTTP layer answers 503); the caller never sees
 a half-written feedback body because each body is stored in one transaction
 and validated before the first insert.
@@ -24,20 +25,9 @@ from sqlalchemy import exc as sa_exc
 from cds_hooks.settings import Settings
 from cds_hooks.store.engine import READ_ONLY, TRANSACTION_ISOLATION, create_store_engine
 from cds_hooks.store.errors import StoreUnavailable, UnknownCard, UnknownSuggestion
-from cds_hooks.store.hook_statements import (
-    MARK_OVERRIDDEN,
-    CardsToRecord,
-    claim_jti_postgresql,
-    claim_jti_sqlite,
-    feedback,
-    issued_cards,
-    record_cards_postgresql,
-    record_cards_sqlite,
-    seen_jti,
-)
+from cds_hooks.store.hook_statements import MARK_OVERRIDDEN, CardsToRecord, claim_jti, feedback, issued_cards, record_cards, seen_jti
 from cds_hooks.store.patient_hash import PatientHasher
 from cds_hooks.store.records import CardOutcomeCount, FeedbackItem, JtiClaim, OverrideReasonCount
-from cds_hooks.store.thread_connections import ThreadConnections
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +60,6 @@ class Store:
         self._patient_hasher = patient_hasher
         self._next_purge = 0.0
         self._purge_lock = threading.Lock()
-        self._on_postgresql = engine.dialect.name == "postgresql"
-        self._thread_connections = ThreadConnections(engine)
-        dbapi = engine.dialect.loaded_dbapi
-        # The driver's counterparts of _UNAVAILABLE, for statements run on its own cursor (_driver_cursor).
-        self._driver_unavailable = (dbapi.OperationalError, dbapi.InterfaceError, dbapi.ProgrammingError)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Store:
@@ -85,8 +70,7 @@ class Store:
         )
 
     def close(self) -> None:
-        """Close pooled and kept connections (CLI commands and tests; the server keeps its pool)."""
-        self._thread_connections.close()
+        """Close pooled connections (CLI commands and tests; the server keeps its pool)."""
         self.engine.dispose()
 
     # -- schema -----------------------------------------------------------------
@@ -154,7 +138,7 @@ class Store:
         may_be_quiet: Collection[str] = (),
         quiet_since: datetime | None = None,
     ) -> set[str]:
-        """Remember the cards a hook call returns to ``tenant``, so their feedback can be validated later; atomically.
+        """Remember the cards a hook call returns to ``tenant``, so their feedback can be validated later.
 
         Of the card uuids in ``may_be_quiet``, those whose topic and
         ``fingerprints`` value match a card of this service for this tenant's
@@ -174,11 +158,8 @@ class Store:
             may_be_quiet=may_be_quiet,
             quiet_since=quiet_since,
         )
-        if self._on_postgresql:
-            with self._driver_cursor() as cursor:
-                return record_cards_postgresql(cursor, record)
-        with self._write() as connection:
-            return record_cards_sqlite(connection, record)
+        with self._statements() as connection:
+            return record_cards(connection, record)
 
     def record_feedback(self, service_id: str, tenant: str, items: Sequence[FeedbackItem]) -> None:
         """Store a whole feedback body from ``tenant``, or nothing.
@@ -278,12 +259,8 @@ class Store:
 
     def claim_jti(self, claim: JtiClaim) -> bool:
         """Record a token id; False if it was seen before (by any worker or host sharing the database)."""
-        if self._on_postgresql:
-            with self._driver_cursor() as cursor:
-                claimed = claim_jti_postgresql(cursor, claim)
-        else:
-            with self._write() as connection:
-                claimed = claim_jti_sqlite(connection, claim)
+        with self._statements() as connection:
+            claimed = claim_jti(connection, claim)
         self._purge_expired_jti_now_and_then()
         return claimed
 
@@ -309,21 +286,16 @@ class Store:
                 yield connection
 
     @contextmanager
-    def _driver_cursor(self) -> Iterator[Any]:
-        """PostgreSQL: psycopg's own cursor on this thread's kept connection, for a hook call's statements.
+    def _statements(self) -> Iterator[Connection]:
+        """A connection for statements each atomic by itself (a hook call's): autocommitted on PostgreSQL.
 
-        The connection is in autocommit (:func:`.create_store_engine`) and each
-        statement is atomic by itself (:mod:`.hook_statements`), so there is
-        no ``BEGIN`` or ``COMMIT``, and no SQLAlchemy execution layer; the
-        connection is checked before each use and replaced when it failed
-        (:mod:`.thread_connections`). The driver's errors are
-        :class:`StoreUnavailable` as SQLAlchemy's are.
+        The engine's connections are in autocommit on PostgreSQL
+        (:func:`.create_store_engine`), so no ``BEGIN`` or ``COMMIT`` goes to
+        the server; SQLite writes only inside a transaction, which its
+        ``BEGIN IMMEDIATE`` gives.
         """
-        try:
-            with self._thread_connections.cursor() as cursor:
-                yield cursor
-        except (*_UNAVAILABLE, *self._driver_unavailable) as exc:
-            raise _unavailable(exc) from exc
+        with _unavailable_on_db_errors(), self.engine.connect() as connection, connection.begin():
+            yield connection
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:

@@ -20,7 +20,7 @@ from fhir_content.validate import validate_path
 from plugin import build_valuesets, findings
 from plugin.handouts import bme_handouts
 
-from cds_content.demo import ICD10CM
+from fhir_content.systems import ICD10CM
 
 CONTENT = files("plugin") / "content"
 BASE = "http://bme-cds.org/fhir"

@@ -12,14 +12,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fhir_content.datacontext import DataView
+from fhir_content.systems import ICD10CM
 from plugin.pain_sites import derive_facts
 
 TODAY = date(2026, 12, 1)
-ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 
 
 def _pain(cid: str, code: str, onset: str | None = "2026-11-01", **extra) -> dict:
-    resource = {"resourceType": "Condition", "id": cid, "code": {"coding": [{"system": ICD, "code": code}]}, **extra}
+    resource = {"resourceType": "Condition", "id": cid, "code": {"coding": [{"system": ICD10CM, "code": code}]}, **extra}
     if onset:
         resource["onsetDateTime"] = onset
     return resource

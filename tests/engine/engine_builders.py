@@ -10,12 +10,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from fhir_content.systems import ICD10CM, LOINC, SNOMED
+
 BASE = "http://example.org/engine-unit"
 EXT = "http://bme-cds.org/fhir/StructureDefinition/"
 VARIABLE = "http://hl7.org/fhir/StructureDefinition/variable"
-SNOMED = "http://snomed.info/sct"
-LOINC = "http://loinc.org"
-ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 TOPIC_SYSTEM = f"{BASE}/CodeSystem/topic"
 
 

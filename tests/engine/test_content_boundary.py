@@ -132,7 +132,7 @@ def test_a_content_package_that_is_not_installed_stops_startup(make_app):
 def test_cli_apply_without_a_language_uses_the_packages_first_language(monkeypatch, lipid_kb, tmp_path):
     from click.testing import CliRunner
 
-    from cds_hooks import cli_content
+    from cds_hooks.cli import content as cli_content
 
     monkeypatch.setattr(cli_content, "load_providers", lambda names=(): [KnowledgeProvider(lipid_kb, languages=("es", "en"))])
     bundle = tmp_path / "bundle.json"
@@ -149,7 +149,7 @@ def test_cli_apply_without_a_language_uses_the_packages_first_language(monkeypat
 def test_validate_checks_only_the_packages_the_setting_names(monkeypatch):
     from click.testing import CliRunner
 
-    from cds_hooks import cli_content
+    from cds_hooks.cli import content as cli_content
 
     monkeypatch.setenv("BME_CDS_CONTENT", "no-such-topic")
     result = CliRunner().invoke(cli_content.validate_command, [])

@@ -7,7 +7,7 @@ import shutil
 
 from click.testing import CliRunner
 
-from cds_hooks.cli_content import apply_command, validate_command
+from cds_hooks.cli.content import apply_command, validate_command
 from conftest import TEST_CONTENT
 from engine_builders import SNOMED, condition, observation, patient
 from engine_scenarios import days_ago
@@ -65,7 +65,7 @@ def test_apply_needs_a_patient(tmp_path):
 
 
 def test_validate_without_path_checks_every_registered_package(monkeypatch, lipid_kb):
-    from cds_hooks import cli_content
+    from cds_hooks.cli import content as cli_content
     from cds_content import KnowledgeProvider
 
     monkeypatch.setattr(cli_content, "load_providers", lambda names=(): [KnowledgeProvider(lipid_kb, languages=("en", "es"))])
@@ -75,7 +75,7 @@ def test_validate_without_path_checks_every_registered_package(monkeypatch, lipi
 
 
 def test_validate_without_path_reports_a_package_that_does_not_load(monkeypatch, tmp_path):
-    from cds_hooks import cli_content
+    from cds_hooks.cli import content as cli_content
     from cds_hooks.content import ContentError
     from fhir_content import ContentLoadError, Problem
 

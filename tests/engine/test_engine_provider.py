@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from cds_hooks.content import ContentProvider, HandoutSource, HookCall
+from cds_content import ContentProvider, HandoutSource, HookCall
 from cds_content import KnowledgeProvider
 from engine_scenarios import SCENARIOS
 from support.outcomes import error_of

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cds_hooks.demo_data import DemoPatientRecord, collect
+from cds_hooks.demo.data import DemoPatientRecord, collect
 from cds_content import KnowledgeProvider
 from plugin import provider
 

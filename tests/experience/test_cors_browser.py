@@ -12,7 +12,7 @@ import json
 import pytest
 from flask import Flask
 
-from cds_hooks.dev_keys import load_or_create_dev_key
+from cds_hooks.demo.dev_keys import load_or_create_dev_key
 from support.store_auth import serving
 
 from .clinic import PATIENTS, hook_request

@@ -8,7 +8,7 @@ import re
 import jwt
 from markupsafe import escape
 
-from cds_hooks.preview import PREVIEW_TOKEN_SECONDS
+from cds_hooks.demo.preview import PREVIEW_TOKEN_SECONDS
 
 from .clinic import PATIENTS, hook_request
 from support.outcomes import error_of

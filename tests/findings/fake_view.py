@@ -10,11 +10,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fhir_content.datacontext import codings
+from fhir_content.systems import CPT, ICD10CM, LOINC, SNOMED
 
-LOINC = "http://loinc.org"
-CPT = "http://www.ama-assn.org/go/cpt"
-ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
-SNOMED = "http://snomed.info/sct"
 VS = "http://bme-cds.org/fhir/ValueSet/"
 
 #: A few real codes per value set (clinical.md), enough for the tests.

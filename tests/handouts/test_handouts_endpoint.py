@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from cds_hooks.content import ContentError, HookCall, ServiceDefinition
+from cds_content import HookCall, ServiceDefinition
+from cds_hooks.content import ContentError
 from handout_html import HANDOUT_IDS, LANGUAGES, parse
 from plugin.handouts import bme_handouts
 

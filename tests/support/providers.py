@@ -12,7 +12,7 @@ import copy
 import uuid
 from typing import Any
 
-from cds_hooks.content import HookCall, ServiceDefinition
+from cds_content import HookCall, ServiceDefinition
 
 TOPIC = {"system": "http://example.org/test-topics", "code": "greeting", "display": "Greeting"}
 

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, delete, func, select, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
-from cds_hooks.content import HookCall, ServiceDefinition
+from cds_content import HookCall, ServiceDefinition
 from cds_hooks.store import Store
 from cds_hooks.store.schema import Base, Feedback, IssuedCard, SeenJti
 

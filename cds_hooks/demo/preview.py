@@ -29,8 +29,8 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from flask.blueprints import BlueprintSetupState
 
 from cds_hooks import errors, urls
-from cds_hooks.demo_data import DemoPatientRecord, collect
-from cds_hooks.dev_keys import DevKey, load_or_create_dev_key
+from cds_hooks.demo.data import DemoPatientRecord, collect
+from cds_hooks.demo.dev_keys import DevKey, load_or_create_dev_key
 from cds_hooks.runtime import EXTENSION_KEY, current_runtime
 from cds_hooks.settings import Settings
 

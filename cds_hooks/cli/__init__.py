@@ -17,8 +17,8 @@ from gunicorn.app.base import BaseApplication
 from sqlalchemy.engine import make_url
 
 from cds_hooks import observability
-from cds_hooks.cli_experience import demo_data, feedback_report
-from cds_hooks.dev_keys import DEFAULT_TTL_SECONDS, DEV_ISSUER, load_or_create_dev_key
+from cds_hooks.cli.experience import demo_data, feedback_report
+from cds_hooks.demo.dev_keys import DEFAULT_TTL_SECONDS, DEV_ISSUER, load_or_create_dev_key
 from cds_hooks.settings import Settings
 from cds_hooks.store import Store, StoreUnavailable
 
@@ -36,13 +36,13 @@ SANDBOX_WARNING = (
 class _MainGroup(click.Group):
     """The command group, with ``validate`` and ``apply`` imported only when used.
 
-    Those two come from the content engine's CLI module (``cds_hooks.cli_content``),
+    Those two come from the content engine's CLI module (``cds_hooks.cli.content``),
     which loads the whole engine and its code tables: seconds that ``dev-token``
     should not pay. They are listed only when that module is installed.
     """
 
     LAZY_COMMANDS = {"validate": "validate_command", "apply": "apply_command"}
-    LAZY_MODULE = "cds_hooks.cli_content"
+    LAZY_MODULE = "cds_hooks.cli.content"
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         lazy = list(self.LAZY_COMMANDS) if importlib.util.find_spec(self.LAZY_MODULE) else []

@@ -2,7 +2,7 @@
 
 DEMO ONLY. It exists so a tester has a FHIR server to point the CDS Hooks
 sandbox (or a ``fhirServer`` field) at without installing one. It holds the
-content providers' demo patients (see :mod:`cds_hooks.demo_data`) and nothing
+content providers' demo patients (see :mod:`cds_hooks.demo.data`) and nothing
 else, answers without authentication, and never accepts writes.
 
 What it answers, enough for the sandbox and for the service's own prefetch
@@ -34,8 +34,8 @@ from flask import Blueprint, Response, request
 from flask.blueprints import BlueprintSetupState
 
 from cds_hooks import urls
-from cds_hooks.content import DemoDataSource
-from cds_hooks.demo_data import collect
+from cds_content import DemoDataSource
+from cds_hooks.demo.data import collect
 from cds_hooks.fhir_api import FHIR_JSON, FhirError, searchset
 from cds_hooks.fhir_client import BaseUrl, Deadline, FhirClient, FhirServer
 from cds_hooks.runtime import EXTENSION_KEY

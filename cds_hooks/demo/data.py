@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cds_hooks.content import DemoDataSource
+from cds_content import DemoDataSource
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ def demo_data(directory: Path) -> None:
     is a ready hook call with its prefetch; index.json says what each call should show.
     """
     from cds_hooks.content import ServiceRegistry, load_providers
-    from cds_hooks.demo_data import collect
+    from cds_hooks.demo.data import collect
     from cds_hooks.settings import Settings
 
     patients = collect(ServiceRegistry(load_providers(Settings.from_env().content)).demo_sources())

@@ -17,7 +17,8 @@ from fhir_content import ContentLoadError, KnowledgeBase
 from fhir_content.datacontext import bundle_resources
 from fhir_content.validate import ValidationReport, check
 
-from cds_hooks.content import ContentError, KnowledgeSource, knowledge_sources, load_providers
+from cds_content import KnowledgeSource
+from cds_hooks.content import ContentError, knowledge_sources, load_providers
 from cds_hooks.settings import Settings
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
