@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from flask import Flask
 
 from cds_content import ContentProvider
+from cds_hooks import prefetch_style
 from cds_hooks.content import ServiceRegistry, load_providers
 from cds_hooks.runtime import EXTENSION_KEY, Runtime
 from cds_hooks.settings import Settings
@@ -44,7 +45,10 @@ def create_app(
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
 
-    registry = ServiceRegistry(load_providers(settings.content) if providers is None else providers)
+    registry = ServiceRegistry(
+        load_providers(settings.content) if providers is None else providers,
+        restyle=prefetch_style.restyler(settings.prefetch_style),
+    )
     store = Store.from_settings(settings)
     authenticator = Authenticator.from_settings(settings, store)
     app.extensions[EXTENSION_KEY] = Runtime(settings, registry, store, authenticator)

@@ -8,7 +8,7 @@ entry-point group; the ``BME_CDS_CONTENT`` setting names the ones to load
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from importlib.metadata import entry_points
 
 from cds_content import ENTRY_POINT_GROUP, ContentProvider, DemoDataSource, HandoutSource, KnowledgeSource, ServiceDefinition
@@ -47,15 +47,25 @@ def load_providers(names: Sequence[str] = ()) -> list[ContentProvider]:
 
 
 class ServiceRegistry:
-    """Service id -> (provider, definition), built once at startup."""
+    """Service id -> (provider, definition), built once at startup.
 
-    def __init__(self, providers: Iterable[ContentProvider]):
+    ``restyle`` turns each provider's definition into the one the service
+    serves (the prefetch template style, :mod:`cds_hooks.prefetch_style`).
+    """
+
+    def __init__(
+        self,
+        providers: Iterable[ContentProvider],
+        restyle: Callable[[ServiceDefinition], ServiceDefinition] | None = None,
+    ):
         self.providers: list[ContentProvider] = list(providers)
         self._by_id: dict[str, tuple[ContentProvider, ServiceDefinition]] = {}
         for provider in self.providers:
             if not provider.languages:
                 raise ContentError(f"content provider {type(provider).__name__} declares no language")
             for service in provider.services():
+                if restyle is not None:
+                    service = restyle(service)
                 if service.id in self._by_id:
                     raise ContentError(f"two content providers define service id {service.id!r}")
                 self._by_id[service.id] = (provider, service)

@@ -2,6 +2,12 @@
 
 Discovery is public: a client needs it before it can be configured to call
 anything, and it holds nothing about patients.
+
+Each entry also carries the two fields CDS Hooks 3.0 adds (2.0.1 clients such
+as the sandbox ignore them): ``version``, the CDS Hooks specification the
+service implements (its wire format is 2.0.1's, which 3.0 clients accept),
+and ``hookVersion``, the version of the published hook definition the service
+follows, from :data:`HOOK_VERSIONS` (left out for a hook not listed there).
 """
 
 from __future__ import annotations
@@ -15,6 +21,10 @@ from cds_hooks.runtime import current_runtime
 
 bp = Blueprint("discovery", __name__)
 
+SPEC_VERSION = "2.0.1"
+# The hookVersion of each hook definition the services follow (CDS Hooks Library, STU1).
+HOOK_VERSIONS = {"patient-view": "1.0", "order-select": "1.0", "order-sign": "1.0"}
+
 
 def describe(service: ServiceDefinition) -> dict[str, Any]:
     """A service's discovery entry; optional fields are omitted when empty, as the spec requires."""
@@ -27,6 +37,9 @@ def describe(service: ServiceDefinition) -> dict[str, Any]:
         entry["prefetch"] = dict(service.prefetch)
     if service.usage_requirements:
         entry["usageRequirements"] = service.usage_requirements
+    entry["version"] = SPEC_VERSION
+    if service.hook in HOOK_VERSIONS:
+        entry["hookVersion"] = HOOK_VERSIONS[service.hook]
     return entry
 
 

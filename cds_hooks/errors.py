@@ -1,39 +1,94 @@
-"""JSON errors for every failure, so a caller never sees an HTML page or a bare 500.
+"""Every failure answered as a FHIR OperationOutcome, so a caller never sees an HTML page or a bare 500.
 
-Error body (all 4xx/5xx): ``{"error": {"status": 400, "code": "bad-request",
-"message": "...", "field": "context.patientId"}}`` - ``field`` only when one
-field is at fault. 401 answers also carry ``WWW-Authenticate: Bearer``.
+CDS Hooks 3.0 asks a service to answer any non-2xx with an OperationOutcome;
+2.0.1 clients read the HTTP status, which is unchanged. One issue per answer::
+
+    {"resourceType": "OperationOutcome", "issue": [{
+        "severity": "error",
+        "code": "invalid",                       # FHIR issue type, from the status
+        "details": {"coding": [{"system": ERROR_CODES, "code": "bad-request"}],
+                    "text": "context.patientId must be a non-empty string"},
+        "diagnostics": "HTTP 400 bad-request: context.patientId must be ...",
+        "expression": ["context.patientId"]}]}  # only when fields are at fault
+
+``details.text`` is the message for people, ``details.coding`` the service's
+own error code (stable, for programs), ``expression`` the request fields at
+fault (for a 412, the prefetch keys missing). 401 answers also carry
+``WWW-Authenticate: Bearer``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
+ERROR_CODES = "http://bme-cds.org/fhir/CodeSystem/error"
+# FHIR IssueType (http://hl7.org/fhir/issue-type) per HTTP status; others: "invalid" (4xx) or "exception" (5xx).
+ISSUE_TYPES = {
+    400: "invalid",
+    401: "security",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    409: "conflict",
+    412: "processing",
+    413: "too-costly",
+    415: "not-supported",
+    429: "throttled",
+    503: "transient",
+    504: "timeout",
+}
+
 
 class ApiError(Exception):
-    """An error with an HTTP status that the client should see as JSON."""
+    """An error with an HTTP status that the client sees as an OperationOutcome.
+
+    ``fields`` names the request fields at fault (``expression``); ``code`` is
+    the service's own error code; ``issue_type`` overrides the FHIR issue type
+    the status gives.
+    """
 
     code = "error"
 
-    def __init__(self, status: int, message: str, *, field: str | None = None, code: str | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        fields: Sequence[str] = (),
+        issue_type: str | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.message = message
-        self.field = field
+        self.fields = tuple(fields) or ((field,) if field else ())
+        self.issue_type = issue_type or ISSUE_TYPES.get(status, "exception" if status >= 500 else "invalid")
         if code:
             self.code = code
 
-    def to_response(self) -> Response:
-        body: dict = {"status": self.status, "code": self.code, "message": self.message}
-        if self.field:
-            body["field"] = self.field
-        response = jsonify({"error": body})
+    def operation_outcome(self) -> dict:
+        """This error as a FHIR R4 OperationOutcome (no empty values)."""
+        issue: dict = {
+            "severity": "error",
+            "code": self.issue_type,
+            "details": {"coding": [{"system": ERROR_CODES, "code": self.code}], "text": self.message},
+            "diagnostics": f"HTTP {self.status} {self.code}: {self.message}",
+        }
+        if self.fields:
+            issue["expression"] = list(self.fields)
+        return {"resourceType": "OperationOutcome", "issue": [issue]}
+
+    def to_response(self, mimetype: str = "application/json") -> Response:
+        response = jsonify(self.operation_outcome())
         response.status_code = self.status
+        response.mimetype = mimetype
         if self.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
         return response
@@ -52,7 +107,7 @@ def unavailable(message: str) -> ApiError:
 
 
 def register(app: Flask) -> None:
-    """Turn every error, expected or not, into a JSON body with the right status."""
+    """Turn every error, expected or not, into an OperationOutcome with the right status."""
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:

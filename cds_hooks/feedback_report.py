@@ -5,7 +5,9 @@ never appear there). A card is *accepted* when any of its suggestions was
 accepted and *overridden* when it was dismissed; most cards get neither (the
 clinician read them and moved on). The acceptance rate is accepted cards over
 issued cards, so it falls when cards are ignored, not only when they are
-dismissed; the override reasons say why cards were dismissed.
+dismissed; the override reasons say why cards were dismissed, and the
+override categories group them by the six standard categories of CDS Hooks
+3.0 (:mod:`cds_hooks.override_reasons`; uncoded overrides are not counted there).
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from cds_hooks.override_reasons import category
 from cds_hooks.store import Store
 
 NO_TOPIC = "(no topic)"
 NO_REASON = "(no coded reason)"
-COLUMNS = ("service", "topic", "issued", "accepted", "overridden", "acceptance_rate", "override_reasons")
+COLUMNS = ("service", "topic", "issued", "accepted", "overridden", "acceptance_rate", "override_reasons", "override_categories")
 
 
 @dataclass
@@ -35,6 +38,7 @@ class TopicRow:
     accepted: int = 0
     overridden: int = 0
     override_reasons: Counter[str] = field(default_factory=Counter)
+    override_categories: Counter[str] = field(default_factory=Counter)
 
     @property
     def acceptance_rate(self) -> float | None:
@@ -63,7 +67,10 @@ def topic_rows(store: Store, since: datetime | None = None) -> list[TopicRow]:
         row.overridden += count.overridden
     for reason in store.override_reason_counts(since):
         key = (reason.service_id, reason.topic or NO_TOPIC)
-        rows.setdefault(key, TopicRow(*key)).override_reasons[reason.display or reason.code or NO_REASON] += reason.count
+        row = rows.setdefault(key, TopicRow(*key))
+        row.override_reasons[reason.display or reason.code or NO_REASON] += reason.count
+        if reason.code is not None:
+            row.override_categories[category(reason.system, reason.code)] += reason.count
     return [rows[key] for key in sorted(rows)]
 
 
@@ -136,12 +143,15 @@ def _rate(row: TopicRow) -> str:
     return "" if rate is None else f"{rate:.1%}"
 
 
-def _reasons(row: TopicRow) -> str:
-    return "; ".join(f"{reason}: {count}" for reason, count in sorted(row.override_reasons.items(), key=lambda i: (-i[1], i[0])))
+def _counts(counter: Counter[str]) -> str:
+    return "; ".join(f"{name}: {count}" for name, count in sorted(counter.items(), key=lambda i: (-i[1], i[0])))
 
 
 def _as_cells(row: TopicRow) -> list[str | int]:
-    return [row.service_id, row.topic, row.issued, row.accepted, row.overridden, _rate(row), _reasons(row)]
+    return [
+        row.service_id, row.topic, row.issued, row.accepted, row.overridden, _rate(row),
+        _counts(row.override_reasons), _counts(row.override_categories),
+    ]
 
 
 def _csv_safe(cell: str | int) -> str | int:
@@ -164,6 +174,7 @@ def _as_json(row: TopicRow) -> dict[str, object]:
         "overridden": row.overridden,
         "acceptanceRate": None if row.acceptance_rate is None else round(row.acceptance_rate, 4),
         "overrideReasons": dict(row.override_reasons),
+        "overrideCategories": dict(row.override_categories),
     }
 
 

@@ -36,23 +36,16 @@ OPERATIONS = {
 }
 
 
-class FhirError(Exception):
-    """An error answered as an OperationOutcome."""
+class FhirError(errors.ApiError):
+    """An error of a FHIR endpoint, with the FHIR issue type it is (``not-found``, ``invalid``, ...)."""
 
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+    def __init__(self, status: int, issue_type: str, message: str):
+        super().__init__(status, message, code=issue_type, issue_type=issue_type)
 
 
-@bp.errorhandler(FhirError)
-def _fhir_error(exc: FhirError) -> Response:
-    outcome = {
-        "resourceType": "OperationOutcome",
-        "issue": [{"severity": "error", "code": exc.code, "diagnostics": exc.message}],
-    }
-    return _fhir_response(outcome, exc.status)
+@bp.errorhandler(errors.ApiError)
+def _fhir_error(exc: errors.ApiError) -> Response:
+    return exc.to_response(FHIR_JSON)
 
 
 def _fhir_response(resource: dict[str, Any], status: int = 200) -> Response:
@@ -229,8 +222,6 @@ def _read_json() -> Any:
     """The request body as strict JSON (the hook calls' reader: size limit also for chunked bodies)."""
     try:
         return parse_json(read_body())
-    except errors.ApiError as exc:  # 413 from the size limit, answered as an OperationOutcome here
-        raise FhirError(exc.status, "too-costly", exc.message) from None
     except InvalidJson as exc:
         raise FhirError(400, "invalid", f"the body is not acceptable JSON: {exc}") from None
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from cds_hooks import errors
 from cds_content import ServiceDefinition
+from cds_hooks.smart_scopes import Scopes, parse as parse_scopes
 from cds_hooks.strict_json import InvalidJson, parse_json
 
 # Context fields each standard hook requires (CDS Hooks library, hook definitions).
@@ -42,7 +43,9 @@ class HookRequest:
 
     ``prefetch`` is exactly what the client sent (empty when it sent none);
     ``access_token`` is ``fhirAuthorization.access_token`` and is kept out of
-    ``repr`` so it cannot end up in a log line or a traceback.
+    ``repr`` so it cannot end up in a log line or a traceback; ``scopes`` are
+    the reads ``fhirAuthorization.scope`` grants (``None``: no scope sent, so
+    nothing to hold fetches to).
     """
 
     hook: str
@@ -51,6 +54,7 @@ class HookRequest:
     fhir_server: str | None = None
     access_token: str | None = field(default=None, repr=False)
     prefetch: Mapping[str, Any] = field(default_factory=dict)
+    scopes: Scopes | None = None
 
 
 def is_fhir_resource(value: Any) -> bool:
@@ -82,11 +86,14 @@ def parse_hook_request(raw: bytes, service: ServiceDefinition) -> HookRequest:
 
     fhir_server = _optional_string(body, "fhirServer")
     access_token = None
+    scopes = None
     if "fhirAuthorization" in body:
         authorization = body["fhirAuthorization"]
         if not isinstance(authorization, dict):
             raise errors.bad_request("fhirAuthorization must be a JSON object", field="fhirAuthorization")
         access_token = _required_string(authorization, "access_token", prefix="fhirAuthorization.")
+        if "scope" in authorization:
+            scopes = parse_scopes(_required_string(authorization, "scope", prefix="fhirAuthorization."))
         if fhir_server is None:
             raise errors.bad_request("fhirServer is required when fhirAuthorization is sent", field="fhirServer")
 
@@ -103,6 +110,7 @@ def parse_hook_request(raw: bytes, service: ServiceDefinition) -> HookRequest:
         fhir_server=fhir_server,
         access_token=access_token,
         prefetch=prefetch,
+        scopes=scopes,
     )
 
 

@@ -35,11 +35,12 @@ FHIR_JSON = "application/fhir+json"
 HTML = "text/html"
 _REF = "#/components/schemas/{model}"
 
-# Status codes and why, for the operations that answer with the JSON error body.
+# Status codes and why, for the operations that answer with an OperationOutcome.
 HOOK_ERRORS = {
-    "400": "The body is not acceptable JSON or has the wrong shape; error.field names the field.",
+    "400": "The body is not acceptable JSON or has the wrong shape; issue.expression names the field.",
     "401": "Auth is on and the bearer JWT is missing or invalid.",
-    "412": "Required prefetch data is neither in prefetch nor obtainable from fhirServer.",
+    "412": "Required prefetch data is neither in prefetch nor obtainable from fhirServer (nor granted by "
+           "fhirAuthorization.scope); issue.expression names the prefetch keys.",
     "413": "The body is larger than BME_CDS_MAX_BODY_BYTES.",
     "415": "The body is not declared as UTF-8 JSON.",
     "503": "Auth is on and the database is unreachable (replay checks and card records need it).",
@@ -126,13 +127,13 @@ def _healthz_operation() -> dict[str, Any]:
     ok = {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}}
     return _operation(
         "Health for load balancers",
-        {"200": _body("The database answers", JSON, ok), "503": _json("The database does not answer", "Error")},
+        {"200": _body("The database answers", JSON, ok), "503": _json("The database does not answer", "OperationOutcome")},
     )
 
 
 def _hook_operation(service: ServiceDefinition, security: list[dict[str, list[str]]]) -> dict[str, Any]:
     responses = {"200": _json("Cards ({\"cards\": []} when there is no advice)", "CardResponse")}
-    responses.update({status: _json(why, "Error") for status, why in HOOK_ERRORS.items()})
+    responses.update({status: _json(why, "OperationOutcome") for status, why in HOOK_ERRORS.items()})
     return {
         "summary": service.title or service.id,
         "description": service.description,
@@ -150,7 +151,7 @@ def _feedback_operation(service: ServiceDefinition, security: list[dict[str, lis
         "properties": {"stored": {"type": "integer", "minimum": 1}},
     }
     responses = {"200": _body("Every entry was stored", JSON, stored)}
-    responses.update({status: _json(why, "Error") for status, why in FEEDBACK_ERRORS.items()})
+    responses.update({status: _json(why, "OperationOutcome") for status, why in FEEDBACK_ERRORS.items()})
     return {
         "summary": f"Feedback on cards of {service.id}",
         "security": security,
@@ -177,7 +178,7 @@ def _hook_request_schema(service: ServiceDefinition) -> dict[str, Any]:
             "fhirAuthorization": {
                 "type": "object",
                 "required": ["access_token"],
-                "properties": {"access_token": _NON_EMPTY_TEXT},
+                "properties": {"access_token": _NON_EMPTY_TEXT, "scope": _NON_EMPTY_TEXT},
             },
             "context": {
                 "type": "object",
@@ -260,7 +261,7 @@ def _demo_paths() -> dict[str, Any]:
             "summary": "A one-use dev-issuer token for one hook or feedback URL (demo mode, same origin)",
             "requestBody": {"required": True, "content": {JSON: {"schema": token_body}}},
             "responses": {"200": _body("The token", JSON, token),
-                          **{status: _json(why, "Error") for status, why in (
+                          **{status: _json(why, "OperationOutcome") for status, why in (
                               ("400", "Bad serviceId or purpose"), ("403", "Another origin"),
                               ("409", "Auth is off or other issuers are trusted"), ("415", "Not JSON"))}},
         }},
@@ -303,24 +304,6 @@ def _schemas() -> dict[str, Any]:
         schema_generator=_WithoutNulls,
     )
     schemas: dict[str, Any] = dict(generated["$defs"])
-    schemas["Error"] = {
-        "type": "object",
-        "required": ["error"],
-        "additionalProperties": False,
-        "properties": {
-            "error": {
-                "type": "object",
-                "required": ["status", "code", "message"],
-                "additionalProperties": False,
-                "properties": {
-                    "status": {"type": "integer", "minimum": 400, "maximum": 599},
-                    "code": _NON_EMPTY_TEXT,
-                    "message": _NON_EMPTY_TEXT,
-                    "field": _NON_EMPTY_TEXT,
-                },
-            }
-        },
-    }
     schemas["FhirResource"] = {
         "type": "object",
         "required": ["resourceType"],
@@ -329,8 +312,33 @@ def _schemas() -> dict[str, Any]:
     schemas["Bundle"] = {"type": "object", "required": ["resourceType"], "properties": {"resourceType": {"const": "Bundle"}}}
     schemas["OperationOutcome"] = {
         "type": "object",
+        "description": "Every error answer (docs/protocol.md): the message in details.text, the service's "
+                       "error code in details.coding, the fields at fault (a 412's prefetch keys) in expression.",
         "required": ["resourceType", "issue"],
-        "properties": {"resourceType": {"const": "OperationOutcome"}, "issue": {"type": "array", "minItems": 1}},
+        "properties": {
+            "resourceType": {"const": "OperationOutcome"},
+            "issue": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "required": ["severity", "code"],
+                    "properties": {
+                        "severity": {"enum": ["fatal", "error", "warning", "information"]},
+                        "code": _NON_EMPTY_TEXT,
+                        "details": {
+                            "type": "object",
+                            "properties": {
+                                "coding": {"type": "array", "items": {"type": "object"}},
+                                "text": _NON_EMPTY_TEXT,
+                            },
+                        },
+                        "diagnostics": _NON_EMPTY_TEXT,
+                        "expression": {"type": "array", "minItems": 1, "items": _NON_EMPTY_TEXT},
+                    },
+                },
+            },
+        },
     }
     schemas["Parameters"] = {
         "type": "object",

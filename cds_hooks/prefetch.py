@@ -12,8 +12,11 @@ The spec's three cases for a prefetch key (CDS Hooks 2.0.1, "Prefetch Template")
   keys, and client Bundles that still have a ``next`` page, are read from
   ``fhirServer`` through :mod:`cds_hooks.fhir_client`.
 
-If a key the service requires is still missing, the call is answered with 412
-naming the keys, as the spec demands; a missing optional key is left out.
+Nothing is fetched that ``fhirAuthorization.scope`` does not grant
+(:mod:`cds_hooks.smart_scopes`): such a key stays missing, its reason naming
+the scope it lacks. If a key the service requires is still missing, the call
+is answered with 412 naming the keys, as the spec demands; a missing optional
+key is left out.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
@@ -33,6 +37,8 @@ from cds_hooks.hook_request import RESOURCE_TYPE, HookRequest, is_fhir_resource
 log = logging.getLogger(__name__)
 
 _TOKEN = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+# CDS Hooks 3.0's date arithmetic: today(), today() - 730 days, today() + 1 day.
+_TODAY = re.compile(r"today\(\)(?:\s*([+-])\s*(\d{1,5})\s*days?)?")
 _REFERENCE = re.compile(r"[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}")
 # userId's resource type -> the user token it fills (spec: "Prefetch tokens identifying the user").
 USER_TOKENS = {
@@ -54,7 +60,7 @@ class PrefetchFailed(errors.ApiError):
         super().__init__(
             412,
             f"required prefetch data missing and not obtainable from fhirServer - {detail}",
-            field=f"prefetch.{keys[0]}" if len(keys) == 1 else None,
+            fields=[f"prefetch.{key}" for key in keys],
         )
         self.keys = keys
 
@@ -80,15 +86,24 @@ def token_values(context: Mapping[str, Any]) -> dict[str, str]:
     return values
 
 
-def render(template: str, tokens: Mapping[str, str]) -> str | None:
-    """Fill a prefetch template; ``None`` when a token cannot be filled from this request."""
+def render(template: str, tokens: Mapping[str, str], today: date | None = None) -> str | None:
+    """Fill a prefetch template; ``None`` when a token cannot be filled from this request.
+
+    ``today()`` tokens (CDS Hooks 3.0) become a date counted from ``today``
+    (default: the current UTC date), as a client resolves them.
+    """
     pieces = []
     for literal, token in _parse(template):
         pieces.append(literal)
-        if token is not None:
-            if token not in tokens:
-                return None
+        if token is None:
+            continue
+        if token in tokens:
             pieces.append(tokens[token])
+        elif (match := _TODAY.fullmatch(token)) is not None:
+            days = int(match.group(2) or 0) * (-1 if match.group(1) == "-" else 1)
+            pieces.append(((today or datetime.now(UTC).date()) + timedelta(days=days)).isoformat())
+        else:
+            return None
     return "".join(pieces)
 
 
@@ -148,6 +163,9 @@ def _fetch(
     wanted = [*missing, *unfinished]
     if request.fhir_server is None:
         return dict.fromkeys(wanted, "not sent and the request has no fhirServer")
+    refused = _beyond_scope(service, request, wanted)
+    if refused.keys() & service.required_keys():
+        return refused  # the call is a 412 whatever else is fetched: fetch nothing
     try:
         server = client.server(
             request.fhir_server, access_token=request.access_token, deadline=Deadline(time_budget)
@@ -159,13 +177,27 @@ def _fetch(
     tokens = token_values(request.context)
     reasons: dict[str, str] = {}
     for key in wanted:
+        if key in refused:
+            continue
         try:
             result[key] = _obtain(server, service.prefetch[key], tokens, unfinished.get(key))
         except _Unresolvable:
             reasons[key] = "its template needs a value this request's context does not have"
         except FhirClientError as exc:
             reasons[key] = str(exc)
-    return reasons
+    return {**refused, **reasons}
+
+
+def _beyond_scope(service: ServiceDefinition, request: HookRequest, keys: list[str]) -> dict[str, str]:
+    """The keys whose template ``fhirAuthorization.scope`` does not grant, each with the scope it lacks."""
+    if request.scopes is None:
+        return {}
+    refused = {}
+    for key in keys:
+        needed = request.scopes.missing_for(service.prefetch[key])
+        if needed is not None:
+            refused[key] = f"fhirAuthorization.scope does not grant {needed}"
+    return refused
 
 
 def _obtain(server: FhirServer, template: str, tokens: Mapping[str, str], partial: dict[str, Any] | None) -> Any:

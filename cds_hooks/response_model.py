@@ -143,6 +143,8 @@ class Service(_Model):
     id: Text
     prefetch: Annotated[dict[str, Text], Field(min_length=1)] | None = None
     usageRequirements: Text | None = None
+    version: Text | None = None
+    hookVersion: Text | None = None
     extension: Extension | None = None
 
 

@@ -58,6 +58,8 @@ class Settings:
     fhir_time_budget: float = 8.0
     fhir_max_response_bytes: int = 10 * 1024 * 1024
     fhir_max_pages: int = 10
+    # Prefetch templates discovery advertises: "2.0", or "3.0" with today() date bounds (cds_hooks.prefetch_style).
+    prefetch_style: str = "2.0"
 
     # Evaluation: the time one hook call's rules may take, and the text they may read (per value, per call)
     evaluation_time_budget: float = 0.4

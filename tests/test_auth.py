@@ -20,6 +20,7 @@ from cds_hooks.errors import ApiError
 from cds_hooks.jwks import RemoteJwks
 from cds_hooks.settings import Settings
 from cds_hooks.store import Store
+from support.outcomes import error_of
 from support.store_auth import (
     SERVICE_ID,
     TEST_ISSUER,
@@ -52,7 +53,7 @@ def assert_refused(response, store, reason=None):
     assert response.status_code == 401, response.get_json()
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     if reason:
-        assert reason in response.get_json()["error"]["message"]
+        assert reason in error_of(response)["message"]
     assert row_counts(store) == {"issued_cards": 1, "feedback": 0, "seen_jti": 0}
 
 
@@ -85,7 +86,7 @@ def test_a_replayed_token_is_refused(feedback_client, token_minter, store, card)
     assert post(feedback_client, card, token).status_code == 200
     replay = post(feedback_client, card, token)
     assert replay.status_code == 401
-    assert "already used" in replay.get_json()["error"]["message"]
+    assert "already used" in error_of(replay)["message"]
     assert row_counts(store)["feedback"] == 1
 
 
@@ -93,7 +94,7 @@ def test_database_down_fails_closed_with_503(auth_settings, token_minter, card):
     broken = auth_settings.with_overrides(database_url="sqlite:////nonexistent-directory/db.sqlite3")
     response = post(create_app(broken, providers=[StaticServicesProvider()]).test_client(), card, token_minter.mint(URL))
     assert response.status_code == 503
-    assert "replay" in response.get_json()["error"]["message"]
+    assert "replay" in error_of(response)["message"]
 
 
 # -- issuers ----------------------------------------------------------------------------

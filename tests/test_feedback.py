@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from cds_hooks.app import create_app
 from cds_hooks.store.schema import Feedback, IssuedCard
+from support.outcomes import error_of
 from support.providers import CannedProvider
 from support.store_auth import (
     OTHER_SERVICE_ID,
@@ -87,6 +88,22 @@ def test_sandbox_style_override_reason_without_display_is_accepted(send, store):
     assert row.user_comment == "A comment entered by the clinician."
 
 
+def test_standard_and_project_override_reasons_are_both_stored(send, store):
+    reasons = [
+        {"system": "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes", "code": "risk-benefit-ratio"},
+        {"system": "http://bme-cds.org/fhir/CodeSystem/override-reason", "code": "short-course",
+         "display": "Short course at the lowest dose"},
+    ]
+    cards = [issue_card(store) for _ in reasons]
+    body = {"feedback": [
+        {"card": card, "outcome": "overridden", "overrideReason": {"reason": reason}, "outcomeTimestamp": "2026-01-05T10:00:00Z"}
+        for card, reason in zip(cards, reasons)
+    ]}
+    assert send(body).get_json() == {"stored": 2}
+    stored = {row.card_uuid: (row.override_reason_system, row.override_reason_code) for row in stored_feedback(store)}
+    assert [stored[card] for card in cards] == [(r["system"], r["code"]) for r in reasons]
+
+
 def test_several_entries_in_one_body_are_all_stored(send, store):
     cards = [issue_card(store) for _ in range(3)]
     body = {"feedback": [feedback_body(card)["feedback"][0] for card in cards]}
@@ -97,7 +114,7 @@ def test_several_entries_in_one_body_are_all_stored(send, store):
 def test_a_card_this_service_never_issued_is_a_400(send, store):
     response = send(feedback_body("4e0a3a1e-3283-4575-ab82-028d55fe2719"))
     assert response.status_code == 400
-    assert response.get_json()["error"]["field"] == "feedback[0].card"
+    assert error_of(response)["field"] == "feedback[0].card"
 
 
 def test_a_card_issued_by_another_service_is_a_400(send, store):
@@ -115,7 +132,7 @@ def test_one_bad_entry_means_nothing_of_the_body_is_stored(send, store):
     }
     response = send(body)
     assert response.status_code == 400
-    assert response.get_json()["error"]["field"] == "feedback[1].acceptedSuggestions[0].id"
+    assert error_of(response)["field"] == "feedback[1].acceptedSuggestions[0].id"
     assert row_counts(store)["feedback"] == 0
 
 
@@ -169,7 +186,7 @@ def test_malformed_bodies_are_a_400_naming_the_field(body, field, send, store):
     body = json.loads(json.dumps(body).replace("CARD", card))
     response = send(body)
     assert response.status_code == 400
-    assert response.get_json()["error"].get("field") == field
+    assert error_of(response).get("field") == field
     assert row_counts(store)["feedback"] == 0
 
 
@@ -177,7 +194,7 @@ def test_more_entries_than_the_limit_is_a_413_storing_nothing(send, store):
     card = issue_card(store)
     response = send({"feedback": [_entry(card=card)] * 101})
     assert response.status_code == 413
-    assert response.get_json()["error"]["field"] == "feedback"
+    assert error_of(response)["field"] == "feedback"
     assert send({"feedback": [_entry(card=card)] * 100}).status_code == 200
 
 
@@ -196,7 +213,7 @@ def test_a_body_that_is_not_sent_as_json_is_a_415(content_type, feedback_client,
         PATH, data='{"feedback": []}', headers={"Authorization": f"Bearer {token}", "Content-Type": content_type}
     )
     assert response.status_code == 415
-    assert response.get_json()["error"]["code"] == "unsupported-media-type"
+    assert error_of(response)["code"] == "unsupported-media-type"
     assert row_counts(store)["feedback"] == 0
 
 
@@ -205,7 +222,7 @@ def test_database_down_is_a_503_and_nothing_is_written(store_settings, store):
     broken = store_settings.with_overrides(auth_enabled=False, database_url="postgresql+psycopg://postgres@127.0.0.1:1/x")
     response = create_app(broken, providers=[StaticServicesProvider()]).test_client().post(PATH, json=feedback_body(card))
     assert response.status_code == 503
-    assert "send it again" in response.get_json()["error"]["message"]
+    assert "send it again" in error_of(response)["message"]
     assert row_counts(store)["feedback"] == 0
 
 

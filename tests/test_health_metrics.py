@@ -16,6 +16,7 @@ from cds_hooks.observability import JsonFormatter
 from cds_hooks.settings import Settings
 from support.bodies import PATIENT_ID, patient_view
 from support.providers import GreeterProvider
+from support.outcomes import error_of
 
 ACCESS_LOGGER = "cds_hooks.access"
 
@@ -54,7 +55,7 @@ def test_healthz_is_503_json_when_the_database_is_unreachable(tmp_path):
     response = client.get("/healthz")
 
     assert response.status_code == 503
-    assert response.json["error"]["code"] == "unavailable"
+    assert error_of(response)["code"] == "unavailable"
 
 
 def test_healthz_is_503_when_the_sqlite_file_is_deleted_under_the_running_service(make_app, tmp_path):
@@ -65,7 +66,7 @@ def test_healthz_is_503_when_the_sqlite_file_is_deleted_under_the_running_servic
 
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json["error"]["message"] == "the database file is gone"
+    assert error_of(response)["message"] == "the database file is gone"
 
 
 def test_healthz_is_503_when_the_schema_is_not_the_one_this_version_needs(make_app, fresh_database_url):
@@ -78,7 +79,7 @@ def test_healthz_is_503_when_the_schema_is_not_the_one_this_version_needs(make_a
 
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert "revision 0004" in response.json["error"]["message"]
+    assert "revision 0004" in error_of(response)["message"]
 
 
 # --- metrics ------------------------------------------------------------------------

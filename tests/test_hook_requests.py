@@ -18,17 +18,13 @@ from cds_hooks.strict_json import MAX_NESTING, InvalidJson, parse_json
 from support.bodies import ORDER_PREFETCH, PATIENT_ID, patient_view, wrap_context
 from support.store_auth import serving
 from support.providers import CannedProvider
+from support.outcomes import error_of
 
 URL = "/cds-services/greeter"
 
 
 def post_raw(client, body: bytes, content_type: str = "application/json", url: str = URL, **kwargs):
     return client.post(url, data=body, content_type=content_type, **kwargs)
-
-
-def error_of(response) -> dict:
-    assert response.is_json, response.data[:200]
-    return response.json["error"]
 
 
 # --- the happy path ---------------------------------------------------------------
@@ -270,7 +266,7 @@ def test_non_json_content_type_is_415(client, content_type):
     response = post_raw(client, json.dumps(patient_view()).encode(), content_type=content_type)
 
     assert response.status_code == 415
-    assert error_of(response)["status"] == 415
+    assert error_of(response)["issue"] == "not-supported"
 
 
 @pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/json;charset=UTF-8", "Application/JSON"])
@@ -323,7 +319,7 @@ def test_chunked_body_is_held_to_the_limit(make_app, padding, status):
 
     assert response.status_code == status
     if status == 413:
-        assert response.json()["error"]["code"] == "content-too-large"
+        assert error_of(response)["code"] == "content-too-large"
 
 
 def test_missing_token_is_401_when_auth_is_on(make_app, token_minter, tmp_path):

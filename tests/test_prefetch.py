@@ -15,6 +15,7 @@ from cds_hooks.prefetch import render, token_values
 from cds_hooks.response_model import validate_cards
 from support.store_auth import free_port
 from support.bodies import PATIENT, PATIENT_ID, condition, patient_view, searchset
+from support.outcomes import error_of
 
 URL = "/cds-services/greeter"
 TOKEN = "prefetch-test-access-token"
@@ -45,10 +46,6 @@ def with_server(fhir_base: str, **fields) -> dict:
 def requested(httpserver) -> list[str]:
     """The path and query of every request the stub received, in order."""
     return [request.full_path.rstrip("?") for request, _ in httpserver.log]
-
-
-def error_of(response) -> dict:
-    return response.json["error"]
 
 
 # --- tokens and templates (no HTTP) -----------------------------------------------

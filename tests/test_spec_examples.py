@@ -31,6 +31,7 @@ from cds_hooks.response_model import (
 )
 from support.bodies import ORDER_PREFETCH, PATIENT, load_example, wrap_context
 from support.providers import GREETER, ORDER_SELECT, ORDER_SIGN
+from support.outcomes import error_of
 
 # --- requests ---------------------------------------------------------------------
 
@@ -58,7 +59,7 @@ def test_example_04_lacks_the_required_patient_id(client):
     response = client.post("/cds-services/greeter", json=load_example("04-request-with-extension.json"))
 
     assert response.status_code == 400
-    assert response.json["error"]["field"] == "context.patientId"
+    assert error_of(response)["field"] == "context.patientId"
 
 
 def test_example_04_with_a_patient_id_is_accepted_extension_and_all(client):
@@ -223,6 +224,8 @@ def test_response_model_accepts_a_full_card_and_no_cards():
         ({"services": [{"hook": "patient-view", "id": "x", "description": "d", "prefetch": {}}]},
          "services.0.prefetch"),
         ({"services": [{"hook": "patient-view", "id": "x", "description": "d", "title": ""}]}, "services.0.title"),
+        ({"services": [{"hook": "patient-view", "id": "x", "description": "d", "version": ""}]}, "services.0.version"),
+        ({"services": [{"hook": "patient-view", "id": "x", "description": "d", "hookVersion": None}]}, "services.0"),
     ],
 )
 def test_discovery_model_refuses_spec_violations(body, field):

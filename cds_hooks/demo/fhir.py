@@ -36,7 +36,7 @@ from flask.blueprints import BlueprintSetupState
 from cds_hooks import urls
 from cds_content import DemoDataSource
 from cds_hooks.demo.data import collect
-from cds_hooks.fhir_api import FHIR_JSON, searchset
+from cds_hooks.fhir_api import FHIR_JSON, FhirError, searchset
 from cds_hooks.fhir_client import BaseUrl, Deadline, FhirClient, FhirServer
 from cds_hooks.runtime import EXTENSION_KEY
 
@@ -168,8 +168,7 @@ def _fhir_response(resource: Mapping[str, Any], status: int = 200) -> Response:
 
 
 def _outcome(status: int, code: str, message: str) -> Response:
-    issue = {"severity": "error", "code": code, "diagnostics": message}
-    return _fhir_response({"resourceType": "OperationOutcome", "issue": [issue]}, status)
+    return FhirError(status, code, message).to_response(FHIR_JSON)
 
 
 def _base() -> str:

@@ -136,12 +136,18 @@ async function callService(serviceId, body) {
   }
   const answer = await response.json().catch(() => ({}));
   if (!response.ok) {
-    setStatus(`HTTP ${response.status}: ${(answer.error && answer.error.message) || "error"}`, true);
+    setStatus(`HTTP ${response.status}: ${errorMessage(answer)}`, true);
     return;
   }
   const cards = answer.cards || [];
   setStatus(cards.length ? `${cards.length} card(s) from ${serviceId}` : `No cards from ${serviceId}.`);
   for (const card of cards) cardsBox.append(drawCard(serviceId, card));
+}
+
+function errorMessage(answer) {
+  // Error answers are OperationOutcomes; details.text is the message for people.
+  const issue = (answer.issue || [])[0];
+  return (issue && issue.details && issue.details.text) || "error";
 }
 
 async function sendFeedback(serviceId, entry, cardNode, outcomeText, controls) {

@@ -50,7 +50,7 @@ def test_nsaid_order_gets_the_right_card(expected: NsaidCase, http, knowledge_ba
         assert "use with care" in detail and DOSE_ADVICE in detail and "avoid for this patient" not in detail
     else:
         assert "avoid for this patient" not in detail and DOSE_ADVICE not in detail
-        assert {reason["code"] for reason in card["overrideReasons"]} == {"already-addressed", "not-relevant"}
+        assert {reason["code"] for reason in card["overrideReasons"]} == {"action-completed", "cds-not-applicable"}
 
 
 def test_golden_nsaid_patients_cover_every_indicator_and_form():
@@ -77,8 +77,8 @@ OLDER_NSAID_CASES = {
     "sign-anticoagulant-same-session": ("critical", "anticoagulant use"),
 }
 OVERRIDES = {
-    "critical": {"benefit-outweighs-risk", "patient-declined-alternative"},
-    "warning": {"benefit-outweighs-risk", "short-course", "gastroprotection-in-place", "patient-declined-alternative"},
+    "critical": {"risk-benefit-ratio", "patient-refuses"},
+    "warning": {"risk-benefit-ratio", "short-course", "gastroprotection-in-place", "patient-refuses"},
 }
 
 

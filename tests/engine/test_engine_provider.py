@@ -7,6 +7,7 @@ import uuid
 from cds_content import ContentProvider, HandoutSource, HookCall
 from cds_content import KnowledgeProvider
 from engine_scenarios import SCENARIOS
+from support.outcomes import error_of
 
 
 class FakeHandouts:
@@ -80,4 +81,4 @@ def test_a_hook_call_past_its_evaluation_time_budget_is_a_503(make_app, lipid_kb
             "prefetch": scenario.prefetch()}
     response = client.post("/cds-services/lipid-patient-view", json=body)
     assert response.status_code == 503
-    assert "time budget" in response.get_json()["error"]["message"]
+    assert "time budget" in error_of(response)["message"]

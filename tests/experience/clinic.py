@@ -10,8 +10,8 @@ from plugin.demo.patients import DEMO_PATIENTS, DemoPatient
 
 PATIENTS = {patient.id: patient for patient in DEMO_PATIENTS}
 SERVICE_FOR_HOOK = {"patient-view": "bme-patient-view", "order-select": "bme-order-select", "order-sign": "bme-order-sign"}
-NOT_RELEVANT = {"system": "http://bme-cds.org/fhir/CodeSystem/override-reason", "code": "not-relevant",
-                "display": "Not relevant for this patient"}
+NOT_APPLICABLE = {"system": "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes",
+                  "code": "cds-not-applicable", "display": "Does not apply to this patient"}
 
 
 def hook_request(bme: Any, patient: DemoPatient, hook: str = "patient-view") -> dict[str, Any]:
@@ -33,13 +33,15 @@ def cards(client: Any, bme: Any, patient: DemoPatient, hook: str = "patient-view
     return response.get_json()["cards"]
 
 
-def send_feedback(client: Any, service_id: str, card: dict[str, Any], outcome: str) -> None:
-    """Accept the card's first suggestion, or dismiss the card as not relevant."""
+def send_feedback(
+    client: Any, service_id: str, card: dict[str, Any], outcome: str, reason: dict[str, str] = NOT_APPLICABLE
+) -> None:
+    """Accept the card's first suggestion, or dismiss the card for ``reason`` (default: it does not apply)."""
     entry: dict[str, Any] = {"card": card["uuid"], "outcome": outcome, "outcomeTimestamp": "2025-11-20T10:00:00Z"}
     if outcome == "accepted":
         entry["acceptedSuggestions"] = [{"id": card["suggestions"][0]["uuid"]}]
     else:
-        entry["overrideReason"] = {"reason": NOT_RELEVANT, "userComment": "discussed at the last visit"}
+        entry["overrideReason"] = {"reason": reason, "userComment": "discussed at the last visit"}
     response = client.post(f"/cds-services/{service_id}/feedback", json={"feedback": [entry]})
     assert response.status_code == 200, response.get_data(as_text=True)
 

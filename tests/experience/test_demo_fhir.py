@@ -13,6 +13,7 @@ from support.listeners import SilentListener
 from support.store_auth import free_port, serving
 
 from .clinic import PATIENTS, SERVICE_FOR_HOOK, hook_request, topics
+from support.outcomes import error_of
 
 FHIR_JSON = "application/fhir+json"
 
@@ -120,13 +121,27 @@ def test_prefetch_fallback_reads_the_services_own_demo_fhir(demo_app, bme, hook)
     assert topics(response.json()["cards"]) == sorted(expected)
 
 
+def test_the_sandbox_smart_launch_scope_lets_the_fallback_read_what_it_needs(demo_app, bme):
+    """A SMART-launched sandbox sends fhirAuthorization with SMART v1 wildcards: the cards are those of an open server."""
+    patient = PATIENTS["demo-margaret-chen"]
+    authorization = {"access_token": "sandbox-token", "token_type": "Bearer", "expires_in": 3600,
+                     "scope": "patient/*.* user/*.* launch openid profile online_access", "subject": "sandbox"}
+    with serving(demo_app()) as base:
+        body = {**without_prefetch(hook_request(bme, patient)), "fhirServer": f"{base}/demo-fhir",
+                "fhirAuthorization": authorization}
+        response = requests.post(f"{base}/cds-services/bme-patient-view", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    expected = next(v.expected_topics for v in patient.visits if v.hook == "patient-view")
+    assert topics(response.json()["cards"]) == sorted(expected)
+
+
 def test_another_local_port_is_not_allowed_without_the_allow_list(demo_app, bme):
     patient = PATIENTS["demo-margaret-chen"]
     with serving(demo_app()) as base:
         body = {**without_prefetch(hook_request(bme, patient)), "fhirServer": f"http://127.0.0.1:{free_port()}/demo-fhir"}
         response = requests.post(f"{base}/cds-services/bme-patient-view", json=body, timeout=30)
     assert response.status_code == 412
-    assert "allow-list" in response.json()["error"]["message"]
+    assert "allow-list" in error_of(response)["message"]
 
 
 @pytest.mark.parametrize("host", ["127.0.0.2", "localhost"])
@@ -141,7 +156,7 @@ def test_another_loopback_address_on_the_same_port_is_not_the_own_demo_server(de
         finally:
             witness.close()
     assert response.status_code == 412
-    assert "allow-list" in response.json()["error"]["message"]
+    assert "allow-list" in error_of(response)["message"]
     assert witness.connections == 0
     tally.count(tally.ATTACKS_REFUSED)
 

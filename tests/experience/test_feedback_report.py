@@ -16,6 +16,9 @@ from cds_hooks.store import Store
 
 from .clinic import PATIENTS, cards, send_feedback
 
+SHORT_COURSE = {"system": "http://bme-cds.org/fhir/CodeSystem/override-reason", "code": "short-course",
+                "display": "Short course at the lowest dose"}
+
 
 @pytest.fixture
 def charted(make_feedback_app, store_settings, bme):
@@ -31,7 +34,7 @@ def charted(make_feedback_app, store_settings, bme):
     send_feedback(client, "bme-patient-view", third, "accepted")  # a card accepted twice counts once
     cards(client, bme, sofia)  # read and left alone
     (warning,) = cards(client, bme, PATIENTS["demo-thomas-becker"], "order-sign")
-    send_feedback(client, "bme-order-sign", warning, "overridden")
+    send_feedback(client, "bme-order-sign", warning, "overridden", SHORT_COURSE)
     return store_settings.database_url
 
 
@@ -41,9 +44,11 @@ def test_json_report_counts_cards_per_service_and_topic(charted, cli_runner):
     rows = {(row["service"], row["topic"]): row for row in json.loads(result.output)}
     assert rows[("bme-patient-view", "bme-secondary")] == {
         "service": "bme-patient-view", "topic": "bme-secondary", "issued": 4, "accepted": 2, "overridden": 1,
-        "acceptanceRate": 0.5, "overrideReasons": {"Not relevant for this patient": 1},
+        "acceptanceRate": 0.5, "overrideReasons": {"Does not apply to this patient": 1},
+        "overrideCategories": {"cds-not-applicable": 1},
     }
     assert rows[("bme-order-sign", "nsaid-caution")]["overridden"] == 1
+    assert rows[("bme-order-sign", "nsaid-caution")]["overrideCategories"] == {"recipient-concerns-outcomes": 1}
     assert rows[("bme-order-sign", "nsaid-caution")]["acceptanceRate"] == 0.0
 
 
@@ -53,7 +58,8 @@ def test_csv_report_has_a_header_and_one_row_per_topic(charted, cli_runner):
     rows = list(csv.DictReader(io.StringIO(result.output)))
     assert [(r["service"], r["topic"]) for r in rows] == [("bme-order-sign", "nsaid-caution"), ("bme-patient-view", "bme-secondary")]
     assert rows[1]["issued"] == "4" and rows[1]["acceptance_rate"] == "50.0%"
-    assert rows[1]["override_reasons"] == "Not relevant for this patient: 1"
+    assert rows[1]["override_reasons"] == "Does not apply to this patient: 1"
+    assert rows[1]["override_categories"] == "cds-not-applicable: 1"
 
 
 def test_table_report_is_aligned_for_reading(charted, cli_runner):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 import requests
 
+from support.outcomes import error_of
 from support import tally
 from support.store_auth import serving
 
@@ -37,7 +38,7 @@ def test_a_foreign_host_is_refused_in_demo_mode(demo, host, path):
     kwargs = {"json": TOKEN_BODY} if path == "/preview/token" else {}
     response = get(base, path, host.format(P=port), **kwargs)
     assert response.status_code == 421
-    assert response.json()["error"]["code"] == "misdirected-request"
+    assert error_of(response)["code"] == "misdirected-request"
     tally.count(tally.ATTACKS_REFUSED)
 
 

@@ -11,6 +11,7 @@ from markupsafe import escape
 from cds_hooks.demo.preview import PREVIEW_TOKEN_SECONDS
 
 from .clinic import PATIENTS, hook_request
+from support.outcomes import error_of
 
 
 def page_data(html: str) -> dict:
@@ -96,8 +97,8 @@ def test_tokens_are_only_given_to_a_browser_on_this_machine(demo_app):
 
 def test_bad_token_requests_name_the_field(demo_app):
     client = demo_app(auth_enabled=True).test_client()
-    assert token(client, purpose="admin").get_json()["error"]["field"] == "purpose"
-    assert token(client, service_id="nope").get_json()["error"]["field"] == "serviceId"
+    assert error_of(token(client, purpose="admin"))["field"] == "purpose"
+    assert error_of(token(client, service_id="nope"))["field"] == "serviceId"
 
 
 def test_no_tokens_when_auth_is_off_or_other_issuers_are_trusted(demo_app, token_minter, tmp_path):

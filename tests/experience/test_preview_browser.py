@@ -65,12 +65,12 @@ def test_a_warning_card_is_dismissed_with_one_of_its_override_reasons(page, live
     base, database_url = live
     card = run_demo_call(page, base, "demo-robert-alvarez", "bme-patient-view")
     assert "indicator-warning" in card.get_attribute("class")
-    card.query_selector(".dismiss select").select_option(label="Not relevant for this patient")
+    card.query_selector(".dismiss select").select_option(label="Does not apply to this patient")
     card.query_selector(".dismiss input").fill("seen by orthopedics today")
     card.query_selector(".dismiss-button").click()
-    page.wait_for_selector(".card .outcome:has-text('Dismissed: Not relevant for this patient')")
+    page.wait_for_selector(".card .outcome:has-text('Dismissed: Does not apply to this patient')")
     (row,) = stored_feedback(database_url)
-    assert (row["outcome"], row["override_reason_code"], row["topic_code"]) == ("overridden", "not-relevant", "bme-infection")
+    assert (row["outcome"], row["override_reason_code"], row["topic_code"]) == ("overridden", "cds-not-applicable", "bme-infection")
 
 
 def test_a_pasted_hook_request_is_called_on_the_chosen_service(page, live, bme):
@@ -93,7 +93,7 @@ def test_an_error_answer_is_shown_not_swallowed(page, live):
     page.fill("#request-json", json.dumps({"hook": "patient-view", "context": {}}))
     page.click("#run-pasted")
     page.wait_for_selector("#status.error")
-    assert "HTTP 400" in page.inner_text("#status")
+    assert "HTTP 400: service 'bme-order-select' answers the 'order-select' hook" in page.inner_text("#status")
 
 
 def test_card_markdown_is_rendered_without_running_or_injecting_markup(page, live):

@@ -21,6 +21,7 @@ from cds_hooks.settings import Settings
 from cds_hooks.store import Store
 from support import tally
 from support.gunicorn import running_server
+from support.outcomes import error_of
 from support.store_auth import SERVICE_ID, TEST_ISSUER, create_postgres_schema, drop_postgres_schema, feedback_body, row_counts
 
 POSTS = 1000
@@ -93,7 +94,7 @@ def test_a_chunked_body_over_the_limit_is_413_from_gunicorn(server, token_minter
 
     response = requests.post(base_url + PATH, data=chunks(), headers=headers, timeout=30)
 
-    assert response.status_code == 413 and response.json()["error"]["code"] == "content-too-large"
+    assert response.status_code == 413 and error_of(response)["code"] == "content-too-large"
     tally.count(tally.FAULTS_SURVIVED)
 
 

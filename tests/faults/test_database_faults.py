@@ -24,6 +24,7 @@ from support.bodies import PATIENT, patient_view
 from support.providers import GreeterProvider
 from support.raw_servers import TcpProxy
 from support.store_auth import create_postgres_schema, drop_postgres_schema, row_counts
+from support.outcomes import error_of
 
 HOOK_URL = "http://localhost/cds-services/greeter"
 FEEDBACK_URL = f"{HOOK_URL}/feedback"
@@ -98,16 +99,16 @@ def test_database_down_503s_lose_nothing_and_the_service_recovers_by_itself(
     proxy.stop()
 
     health = client.get("/healthz")
-    assert health.status_code == 503 and health.get_json()["error"]["code"] == "unavailable"
+    assert health.status_code == 503 and error_of(health)["code"] == "unavailable"
     refused_call = hook_call(client, token_minter)
-    assert refused_call.status_code == 503 and refused_call.get_json()["error"]["code"] == "unavailable"
+    assert refused_call.status_code == 503 and error_of(refused_call)["code"] == "unavailable"
     refused_feedback = feedback(client, [card], token_minter)  # refused at the replay check, before the body
-    assert refused_feedback.status_code == 503 and refused_feedback.get_json()["error"]["code"] == "unavailable"
+    assert refused_feedback.status_code == 503 and error_of(refused_feedback)["code"] == "unavailable"
     assert client.get("/cds-services").status_code == 200  # discovery needs no database
     unrecorded = hook_call(open_client)  # auth off: cards still come, unrecorded (and feedback on them is refused later)
     assert unrecorded.status_code == 200 and unrecorded.get_json()["cards"]
     unstored = feedback(open_client, [card])
-    assert unstored.status_code == 503 and "send it again" in unstored.get_json()["error"]["message"]
+    assert unstored.status_code == 503 and "send it again" in error_of(unstored)["message"]
     assert row_counts(direct_store) == before
 
     proxy.start()  # same port: the pooled connections are dead, the checkout check notices and reconnects

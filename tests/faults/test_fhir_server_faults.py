@@ -26,6 +26,7 @@ from support.log_guard import register_secret
 from support.providers import GreeterProvider
 from support.raw_servers import RawServer, never_answers, streams, trickles
 from support.store_auth import free_port, serving
+from support.outcomes import error_of
 
 BUDGET = 2.0
 # The answer may come a little after the budget: the last network read is bounded by the read timeout.
@@ -70,7 +71,7 @@ def assert_412_in_time_then_healthy(base_url: str, fault_base: str, healthy: str
     elapsed = time.monotonic() - started
 
     assert response.status_code == 412, response.text
-    assert response.json()["error"]["field"] == "prefetch.patientToGreet" or "patientToGreet" in response.text
+    assert error_of(response)["field"] == "prefetch.patientToGreet" or "patientToGreet" in response.text
     assert elapsed < BUDGET + SLACK, f"answered after {elapsed:.1f} s"
     assert hook(base_url, None, {"patientToGreet": PATIENT}).status_code == 200
     assert hook(base_url, healthy, ONLY_THE_PATIENT_MISSING).status_code == 200
@@ -85,7 +86,7 @@ def test_fhir_server_down(make_app, healthy_fhir):
     down = f"http://127.0.0.1:{free_port()}/fhir"
     with service_allowing(make_app, down, healthy_fhir) as base_url:
         response = assert_412_in_time_then_healthy(base_url, down, healthy_fhir)
-    assert "could not be reached" in response.json()["error"]["message"]
+    assert "could not be reached" in error_of(response)["message"]
 
 
 @pytest.mark.parametrize("behaviour", [never_answers, trickles], ids=["never answers", "trickles forever"])
@@ -108,7 +109,7 @@ def test_a_50_mb_answer_is_cut_at_the_cap_without_reading_it_all(make_app, healt
             response = assert_412_in_time_then_healthy(base_url, server.url + "/fhir", healthy_fhir)
     finally:
         server.close()
-    assert "larger than" in response.json()["error"]["message"]
+    assert "larger than" in error_of(response)["message"]
     # What the server managed to push: what we read (at most the cap) plus what the socket buffers held.
     assert server.bytes_sent < size // 4, server.bytes_sent
 
@@ -140,7 +141,7 @@ def test_fhir_server_answers_badly(make_app, httpserver, healthy_fhir, respond, 
     fault_base = httpserver.url_for("/fault/fhir")
     with service_allowing(make_app, fault_base, healthy_fhir) as base_url:
         response = assert_412_in_time_then_healthy(base_url, fault_base, healthy_fhir)
-    assert reason in response.json()["error"]["message"]
+    assert reason in error_of(response)["message"]
 
 
 def test_endless_next_links_stop_at_the_page_cap(make_app, httpserver, healthy_fhir):
@@ -166,7 +167,7 @@ def test_endless_next_links_stop_at_the_page_cap(make_app, httpserver, healthy_f
         elapsed = time.monotonic() - started
         assert hook(base_url, healthy_fhir, ONLY_THE_PATIENT_MISSING).status_code == 200
 
-    assert response.status_code == 412 and "more than 5 pages" in response.json()["error"]["message"]
+    assert response.status_code == 412 and "more than 5 pages" in error_of(response)["message"]
     assert elapsed < BUDGET + SLACK
     assert sum(1 for request, _ in httpserver.log if request.path.endswith("/MedicationRequest")) == MAX_PAGES
     tally.count(tally.FAULTS_SURVIVED)

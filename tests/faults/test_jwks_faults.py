@@ -20,6 +20,7 @@ from support.bodies import PATIENT, patient_view
 from support.providers import GreeterProvider
 from support.raw_servers import RawServer, never_answers, trickles
 from support.store_auth import TokenMinter, free_port, row_counts
+from support.outcomes import error_of
 
 HOOK_URL = "http://localhost/cds-services/greeter"
 
@@ -56,7 +57,7 @@ def test_known_keys_keep_working_after_the_jwks_endpoint_goes_down(make_feedback
     for _ in range(3):
         assert hook_call(client, token_minter.mint(HOOK_URL)).status_code == 200
     unknown = hook_call(client, token_minter.mint(HOOK_URL, alg="RS384"))
-    assert unknown.status_code == 401 and unknown.get_json()["error"]["message"] == "unknown signing key"
+    assert unknown.status_code == 401 and error_of(unknown)["message"] == "unknown signing key"
     assert row_counts(store)["seen_jti"] == 4  # the four accepted calls; the refused one left nothing
     tally.count(tally.FAULTS_SURVIVED)
 
@@ -88,7 +89,7 @@ def test_a_jwks_endpoint_that_fails_from_the_start_gives_401_quickly(
         if server:
             server.close()
 
-    assert response.status_code == 401 and response.get_json()["error"]["message"] == "unknown signing key"
+    assert response.status_code == 401 and error_of(response)["message"] == "unknown signing key"
     assert again.status_code == 401
     assert elapsed < 5.0, f"answered after {elapsed:.1f} s"
     assert row_counts(store) == {"issued_cards": 0, "feedback": 0, "seen_jti": 0}

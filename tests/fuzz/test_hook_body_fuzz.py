@@ -34,6 +34,7 @@ from cds_hooks.strict_json import MAX_NESTING
 from cds_hooks.response_model import validate_cards
 from cds_hooks.runtime import EXTENSION_KEY
 from support import tally
+from support.outcomes import error_of
 
 PATIENT_ID = "fuzz-patient-5d1e0c"
 MAX_EXAMPLES = 150
@@ -251,7 +252,7 @@ def test_generated_charts_give_valid_cards_or_a_client_error(client, shipped_cod
     response = client.post(f"/cds-services/{service_id}", json=body)
 
     if not_a_resource:  # e.g. resourceType replaced by a number: the one thing the service refuses outright
-        assert response.status_code == 400 and response.get_json()["error"]["field"].startswith("prefetch."), response.get_json()
+        assert response.status_code == 400 and error_of(response)["field"].startswith("prefetch."), response.get_json()
         OUTCOMES["400"] += 1
     elif response.status_code == 412:  # required data stands in as an OperationOutcome or another type than asked for
         unusable = [key for key, value in body["prefetch"].items() if is_fhir_resource(value) and (

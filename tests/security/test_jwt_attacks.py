@@ -32,6 +32,7 @@ from support.bodies import PATIENT, PATIENT_ID
 from support.listeners import SilentListener
 from support.providers import GreeterProvider
 from support.store_auth import TEST_ISSUER, TokenMinter, feedback_body, issue_card, row_counts
+from support.outcomes import error_of
 
 SERVICE = "greeter"
 HOOK_URL = f"http://localhost/cds-services/{SERVICE}"  # what the Flask test client calls, so what aud must name
@@ -208,7 +209,7 @@ def call(client, endpoint: str, card: str, authorization: str | None, query: str
 def assert_refused_and_nothing_stored(response, store, reason: str) -> None:
     assert response.status_code == 401, response.get_json()
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
-    assert reason in response.get_json()["error"]["message"]
+    assert reason in error_of(response)["message"]
     assert row_counts(store) == {"issued_cards": 1, "feedback": 0, "seen_jti": 0}
     tally.count(tally.ATTACKS_REFUSED)
 
@@ -274,7 +275,7 @@ def test_a_replayed_token_is_refused_by_another_instance_on_the_same_database(
     stored = row_counts(store)
     replay = call(second, endpoint, card, f"Bearer {token}")
 
-    assert replay.status_code == 401 and "already used" in replay.get_json()["error"]["message"]
+    assert replay.status_code == 401 and "already used" in error_of(replay)["message"]
     assert row_counts(store) == stored and stored["seen_jti"] == 1
     tally.count(tally.ATTACKS_REFUSED)
 

@@ -24,6 +24,7 @@ from support.bodies import PATIENT, PATIENT_ID, patient_view, searchset
 from support.listeners import SilentListener, ipv6_loopback_available
 from support.log_guard import register_secret
 from support.providers import GreeterProvider
+from support.outcomes import error_of
 
 FHIR_TOKEN = "ssrf-suite-fhir-access-token-61d0"
 register_secret(FHIR_TOKEN)
@@ -101,7 +102,7 @@ def ask(client, fhir_server: str, service_id: str = "greeter", **fields):
 
 def assert_refused_without_traffic(response, witnesses: Witnesses, httpserver, *, allowed_requests: int = 0) -> None:
     assert response.status_code == 412, response.get_json()
-    assert response.get_json()["error"]["code"] == "precondition-failed"
+    assert error_of(response)["code"] == "precondition-failed"
     assert witnesses.connections() == 0
     assert len(httpserver.log) == allowed_requests
     assert len(witnesses.sent) == allowed_requests
@@ -193,7 +194,7 @@ def test_a_redirect_from_the_allowed_server_to_a_forbidden_target_is_not_followe
     response = ask(service, allowed)
 
     assert_refused_without_traffic(response, witnesses, httpserver, allowed_requests=1)
-    assert "redirect" in response.get_json()["error"]["message"]
+    assert "redirect" in error_of(response)["message"]
 
 
 def test_a_next_link_from_the_allowed_server_to_a_forbidden_target_is_not_followed(service, witnesses, httpserver, allowed):
@@ -203,7 +204,7 @@ def test_a_next_link_from_the_allowed_server_to_a_forbidden_target_is_not_follow
     response = ask(service, allowed, service_id="order-sign-echo")
 
     assert_refused_without_traffic(response, witnesses, httpserver, allowed_requests=1)
-    assert "next link" in response.get_json()["error"]["message"]
+    assert "next link" in error_of(response)["message"]
 
 
 @pytest.mark.parametrize("path", ["/fhir/..;/admin/MedicationRequest", "/fhir/%252e%252e/admin/MedicationRequest",

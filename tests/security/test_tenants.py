@@ -12,6 +12,7 @@ import json
 
 import pytest
 
+from support.outcomes import error_of
 from support import tally
 from support.bodies import PATIENT, patient_view, searchset
 from support.providers import GreeterProvider
@@ -67,7 +68,7 @@ def test_feedback_is_accepted_only_from_the_tenant_the_card_was_issued_to(two_eh
 
     for foreign in (mint(OTHER_ISSUER, f"{URL}/feedback"), mint(TEST_ISSUER, f"{URL}/feedback", tenant="second-clinic")):
         refused = override(client, foreign, card)
-        assert refused.status_code == 400 and refused.get_json()["error"]["field"] == "feedback[0].card"
+        assert refused.status_code == 400 and error_of(refused)["field"] == "feedback[0].card"
         tally.count(tally.ATTACKS_REFUSED)
     assert override(client, mint(TEST_ISSUER, f"{URL}/feedback"), card).status_code == 200
 
@@ -76,5 +77,5 @@ def test_feedback_is_accepted_only_from_the_tenant_the_card_was_issued_to(two_eh
 def test_a_tenant_claim_that_is_not_a_name_is_refused(two_ehrs, tenant):
     client, mint = two_ehrs
     response = client.post(GREETER, json=patient_view(prefetch=CALL), headers=mint(TEST_ISSUER, tenant=tenant))
-    assert response.status_code == 401 and "tenant" in response.get_json()["error"]["message"]
+    assert response.status_code == 401 and "tenant" in error_of(response)["message"]
     tally.count(tally.ATTACKS_REFUSED)

@@ -16,6 +16,7 @@ import jwt
 import pytest
 import requests
 
+from support.outcomes import error_of
 from support import tally
 from support.bodies import PATIENT, patient_view, searchset
 from support.gunicorn import running_server
@@ -38,7 +39,7 @@ def call(client, token: str, query: str = "", prefetch: dict = CALL):
 
 def assert_refused(response, reason: str) -> None:
     assert response.status_code == 401, response.get_json()
-    assert reason in response.get_json()["error"]["message"]
+    assert reason in error_of(response)["message"]
     tally.count(tally.ATTACKS_REFUSED)
 
 
@@ -67,8 +68,8 @@ def test_a_prefetch_value_of_another_type_than_its_template_gives_is_a_412_for_t
     wrong = {**CALL, "patientToGreet": {"resourceType": "Observation", "status": "final", "code": {"text": "x"}}}
     response = call(client, token_minter.mint(URL), prefetch=wrong)
     assert response.status_code == 412
-    assert response.get_json()["error"]["field"] == "prefetch.patientToGreet"
-    assert "sent a Observation where its template gives a Patient" in response.get_json()["error"]["message"]
+    assert error_of(response)["field"] == "prefetch.patientToGreet"
+    assert "sent a Observation where its template gives a Patient" in error_of(response)["message"]
 
 
 def test_an_optional_prefetch_value_of_another_type_is_left_out(make_feedback_app, auth_settings, token_minter):
@@ -87,5 +88,5 @@ def test_a_token_over_the_default_header_limit_gets_the_json_401_through_gunicor
         hook = requests.post(f"{base_url}/cds-services/{SERVICE_ID}", json={},
                              headers={"Authorization": "Bearer " + "x" * size}, timeout=10)
     assert hook.status_code == 401 and hook.headers["Content-Type"] == "application/json"
-    assert hook.json()["error"]["message"] == "token too large"
+    assert error_of(hook)["message"] == "token too large"
     tally.count(tally.ATTACKS_REFUSED)

@@ -18,6 +18,7 @@ from support import tally
 from support.bodies import PATIENT, patient_view, searchset
 from support.providers import CannedProvider, GreeterProvider
 from support.store_auth import row_counts
+from support.outcomes import error_of
 
 GREETER = "/cds-services/greeter"
 CANNED = "/cds-services/canned"
@@ -37,7 +38,7 @@ def post(client, path: str, token: str, body: dict):
 def assert_replay_refused(response) -> None:
     assert response.status_code == 401, response.get_json()
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
-    assert "already used" in response.get_json()["error"]["message"]
+    assert "already used" in error_of(response)["message"]
     tally.count(tally.ATTACKS_REFUSED)
 
 
@@ -65,7 +66,7 @@ def test_a_replayed_token_with_a_malformed_body_gets_401_not_400(greeter_app, st
 def test_a_token_whose_call_failed_is_used_up(greeter_app, store, token_minter):
     client, token = greeter_app.test_client(), token_minter.mint(f"http://localhost{GREETER}")
     failed = post(client, GREETER, token, MALFORMED)
-    assert failed.status_code == 400 and failed.get_json()["error"]["code"] == "bad-request"
+    assert failed.status_code == 400 and error_of(failed)["code"] == "bad-request"
 
     assert_replay_refused(post(client, GREETER, token, complete_call()))
     assert row_counts(store) == {"issued_cards": 0, "feedback": 0, "seen_jti": 1}
