@@ -8,7 +8,7 @@ import pytest
 
 from cds_content import HookCall, ServiceDefinition
 from cds_hooks.prefetch import render
-from cds_hooks.prefetch_style import bounded, restyler
+from cds_hooks.prefetch_style import bounded
 from support.bodies import PATIENT, PATIENT_ID, patient_view, searchset
 
 OBSERVATIONS = "Observation?patient={{context.patientId}}"

@@ -22,7 +22,7 @@ from cds_content.demo import (
 )
 from plugin.demo.codes import EGFR, mri
 
-from .golden import cards_for, read_golden, summarize
+from .golden import cards_for, read_golden
 from .patients import CASES
 
 ODD_RECORDS = {

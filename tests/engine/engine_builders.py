@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fhir_content.systems import ICD10CM, LOINC, SNOMED
+from fhir_content.systems import LOINC
 
 BASE = "http://example.org/engine-unit"
 EXT = "http://bme-cds.org/fhir/StructureDefinition/"

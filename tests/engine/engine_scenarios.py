@@ -16,7 +16,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from engine_builders import ICD10CM, SNOMED, condition, observation, patient, searchset  # noqa: E402
+from engine_builders import condition, observation, patient, searchset  # noqa: E402
+from fhir_content.systems import ICD10CM, SNOMED  # noqa: E402
 
 LIPID_PANEL, TRIGLYCERIDES = "57698-3", "2571-8"
 

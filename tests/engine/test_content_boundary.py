@@ -16,7 +16,8 @@ import pytest
 from cds_content import HookCall, KnowledgeProvider, KnowledgeSource, ServiceDefinition
 from cds_hooks.content import ContentError, load_providers
 from cds_hooks.settings import Settings
-from engine_builders import SNOMED, condition, patient
+from fhir_content.systems import SNOMED
+from engine_builders import condition, patient
 
 ROOT = Path(__file__).resolve().parents[2]
 

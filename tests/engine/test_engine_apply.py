@@ -6,7 +6,8 @@ import pytest
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.requestgroup import RequestGroup
 
-from engine_builders import BASE, RXNORM_CODE, SNOMED, action, activity, condition, dynamic, patient, plan, suggestion
+from fhir_content.systems import SNOMED
+from engine_builders import BASE, RXNORM_CODE, action, activity, condition, dynamic, patient, plan, suggestion
 from fhir_content import ContentLoadError, UnknownArtifact
 
 

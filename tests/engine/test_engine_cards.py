@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from engine_builders import EXT, SNOMED, TOPIC_SYSTEM, action, activity, condition, dynamic, patient, plan, searchset, suggestion
+from fhir_content.systems import SNOMED
+from engine_builders import EXT, TOPIC_SYSTEM, action, activity, condition, dynamic, patient, plan, searchset, suggestion
 
 BASE_URL = "https://cds.example.org"
 

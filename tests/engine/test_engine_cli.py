@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 from cds_hooks.cli.content import apply_command, validate_command
 from conftest import TEST_CONTENT
-from engine_builders import SNOMED, condition, observation, patient
+from fhir_content.systems import SNOMED
+from engine_builders import condition, observation, patient
 from engine_scenarios import days_ago
 
 

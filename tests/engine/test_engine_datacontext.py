@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine_builders import ICD10CM, SNOMED, concepts, condition, observation, patient, searchset, value_set, vs_url
+from fhir_content.systems import ICD10CM, SNOMED
+from engine_builders import concepts, condition, observation, patient, searchset, value_set, vs_url
 from fhir_content import DataView
 
 

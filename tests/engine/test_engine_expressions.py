@@ -7,10 +7,8 @@ from datetime import date
 
 import pytest
 
+from fhir_content.systems import ICD10CM, LOINC, SNOMED
 from engine_builders import (
-    ICD10CM,
-    LOINC,
-    SNOMED,
     action,
     activity,
     concepts,

@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from engine_builders import EXT, LOINC, action, concepts, observation, plan, searchset, value_set, vs_url
+from fhir_content.systems import LOINC
+from engine_builders import EXT, action, concepts, observation, plan, searchset, value_set, vs_url
 from fhir_content import EvaluationTimeout, TextLimits
 from fhir_content.readable import ResourceReader
 

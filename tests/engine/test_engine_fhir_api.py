@@ -8,7 +8,8 @@ import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
 from cds_content import KnowledgeProvider
-from engine_builders import SNOMED, condition, patient
+from fhir_content.systems import SNOMED
+from engine_builders import condition, patient
 from engine_scenarios import days_ago
 
 FHIR_JSON = "application/fhir+json"

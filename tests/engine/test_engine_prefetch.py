@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from engine_builders import ICD10CM, LOINC, SNOMED, action, activity, concepts, plan, suggestion, value_set, vs_url
+from fhir_content.systems import ICD10CM, LOINC, SNOMED
+from engine_builders import action, activity, concepts, plan, suggestion, value_set, vs_url
 from fhir_content.prefetch import prefetch_key
 
 PATIENT = "{{context.patientId}}"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from fhir.resources.R4B.valueset import ValueSet
 
-from engine_builders import ICD10CM, LOINC, SNOMED, concepts, value_set, vs_url
+from fhir_content.systems import ICD10CM, LOINC, SNOMED
+from engine_builders import concepts, value_set, vs_url
 from fhir_content import ContentLoadError, UnknownValueSet
 from fhir_content.terminology import normalize_code, normalize_system
 

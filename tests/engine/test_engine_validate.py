@@ -7,11 +7,10 @@ import shutil
 
 import pytest
 
+from fhir_content.systems import ICD10CM, LOINC
 from engine_builders import (
     BASE,
     EXT,
-    ICD10CM,
-    LOINC,
     action,
     activity,
     concepts,

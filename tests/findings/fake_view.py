@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fhir_content.datacontext import codings
-from fhir_content.systems import CPT, ICD10CM, LOINC, SNOMED
+from fhir_content.systems import CPT, ICD10CM, LOINC
 
 VS = "http://bme-cds.org/fhir/ValueSet/"
 

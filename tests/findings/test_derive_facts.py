@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from findings.fake_view import CPT, ICD10CM, LOINC, SNOMED, VALUE_SETS, VS, FakeView
+from fhir_content.systems import CPT, ICD10CM, LOINC, SNOMED
+from findings.fake_view import VALUE_SETS, VS, FakeView
 from plugin.findings import BME_FINDING_VALUE_SET, BODY_SITE_VALUE_SETS, IMAGING_VALUE_SETS, MAX_TEXT_CHARS, derive_facts
 
 CONTENT = Path(__file__).resolve().parents[2] / "plugin" / "content"

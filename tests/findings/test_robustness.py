@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from findings.fake_view import LOINC, FakeView
+from fhir_content.systems import LOINC
+from findings.fake_view import FakeView
 from plugin.findings import derive_facts
 from plugin.report_text import find_mentions
 
